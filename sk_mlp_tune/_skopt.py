@@ -1,0 +1,99 @@
+"""The only module that imports scikit-optimize.
+
+scikit-optimize cannot search tuple values such as ``hidden_layer_sizes``:
+``BayesSearchCV`` turns every proposed value into a scalar with
+``np.array(value).item()``, which fails for a sequence (upstream issues 653,
+697, 926, 950). Here every categorical value that is not a scalar is wrapped
+in an :class:`_Encoded` box before it reaches the optimizer, and
+:class:`BayesSearchCV` unwraps it before the candidate reaches the estimator,
+so ``cv_results_`` and ``best_params_`` show the real values while the
+optimizer sees opaque categories.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from skopt import BayesSearchCV as _SkoptBayesSearchCV
+from skopt.space import Categorical, Dimension, Integer, Real
+
+from ._space import Choice, Range
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """An opaque box around a categorical value that numpy must not unpack."""
+
+    value: object
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def _decode(params):
+    return {
+        name: value.value if isinstance(value, _Encoded) else value
+        for name, value in params.items()
+    }
+
+
+class BayesSearchCV(_SkoptBayesSearchCV):
+    """scikit-optimize's ``BayesSearchCV`` that also searches tuple categories.
+
+    Identical to its parent but for ``_run_search``, which unwraps the
+    :class:`_Encoded` values of each candidate before evaluating it.
+    """
+
+    def _run_search(self, evaluate_candidates):
+        def evaluate_decoded(candidate_params):
+            return evaluate_candidates([_decode(p) for p in candidate_params])
+
+        super()._run_search(evaluate_decoded)
+
+
+def dimension_from_skopt(value):
+    """Resolve a scikit-optimize dimension into a Range or Choice, else None."""
+    if not isinstance(value, Dimension):
+        return None
+    if isinstance(value, Categorical):
+        return Choice(tuple(value.categories))
+    if isinstance(value, (Real, Integer)):
+        return Range(
+            value.low,
+            value.high,
+            log=value.prior == "log-uniform",
+            integer=isinstance(value, Integer),
+        )
+    return None
+
+
+def _to_skopt_dimension(dimension):
+    if isinstance(dimension, Range):
+        kind = Integer if dimension.integer else Real
+        prior = "log-uniform" if dimension.log else "uniform"
+        return kind(dimension.low, dimension.high, prior=prior)
+    values = [
+        value if np.ndim(value) == 0 else _Encoded(value) for value in dimension.values
+    ]
+    return Categorical(values)
+
+
+def to_search_spaces(subspaces, n_iter):
+    """Compile sub-spaces into ``BayesSearchCV`` search spaces.
+
+    ``n_iter`` is shared out over the sub-spaces, so that it means the total
+    number of candidates as it does for random search.
+    """
+    if len(subspaces) > n_iter:
+        raise ValueError(
+            f"search='bayes' shares n_iter out over the {len(subspaces)} "
+            f"sub-spaces of param_space, so n_iter must be at least "
+            f"{len(subspaces)}; got n_iter={n_iter}."
+        )
+    share, extra = divmod(n_iter, len(subspaces))
+    return [
+        (
+            {name: _to_skopt_dimension(dim) for name, dim in subspace.items()},
+            share + (index < extra),
+        )
+        for index, subspace in enumerate(subspaces)
+    ]

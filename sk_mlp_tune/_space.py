@@ -1,0 +1,338 @@
+"""The search-space spec: its validation, its compilation per strategy, and the default.
+
+One spec serves every strategy. A space is a dict mapping an estimator
+parameter name to one of
+
+- a list: a categorical choice among its elements (tuples such as
+  ``(128, 64, 32)`` are fine);
+- ``(low, high)``: a range, of integers when both bounds are integers,
+  of floats otherwise;
+- ``(low, high, prior)``: a range with a prior, ``"uniform"`` or
+  ``"log-uniform"``;
+- a scikit-optimize ``Real``, ``Integer`` or ``Categorical`` dimension.
+
+A list of such dicts is a union of sub-spaces, as ``GridSearchCV`` accepts.
+
+The spec is first resolved into :class:`Range` and :class:`Choice` objects,
+which are then compiled to what each search object expects: lists for
+``GridSearchCV``, scipy.stats distributions for ``RandomizedSearchCV`` and
+scikit-optimize dimensions for ``BayesSearchCV`` (in ``_skopt.py``).
+"""
+
+import difflib
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+PRIORS = ("uniform", "log-uniform")
+
+# Past this many candidates a grid is more than a person meant to ask for.
+LARGE_GRID = 500
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A categorical hyperparameter: one of ``values``."""
+
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric hyperparameter in ``[low, high]``, integer or real, maybe log-scaled."""
+
+    low: numbers.Real
+    high: numbers.Real
+    log: bool
+    integer: bool
+
+    def grid(self, n_points):
+        """Return up to ``n_points`` values spread over the range, ends included."""
+        spread = np.geomspace if self.log else np.linspace
+        values = spread(self.low, self.high, n_points)
+        if self.integer:
+            # Rounding can merge neighbours in a narrow integer range.
+            return sorted({round(v) for v in values.tolist()})
+        return values.tolist()
+
+    def distribution(self):
+        """Return a scipy.stats-like distribution that samples the range."""
+        if self.integer:
+            if self.log:
+                return _LogUniformInt(self.low, self.high)
+            return stats.randint(self.low, self.high + 1)
+        if self.log:
+            return stats.loguniform(self.low, self.high)
+        return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+
+class _LogUniformInt:
+    """Integers in ``[low, high]`` drawn uniformly on a log scale.
+
+    scipy.stats has no such distribution; ``RandomizedSearchCV`` only needs
+    ``rvs(random_state=...)``.
+    """
+
+    def __init__(self, low, high):
+        self.low = low
+        self.high = high
+
+    def rvs(self, size=None, random_state=None):
+        # floor of a log-uniform draw on [low, high + 1) gives every integer
+        # in [low, high] its share of the log scale.
+        draws = stats.loguniform(self.low, self.high + 1).rvs(
+            size=size, random_state=random_state
+        )
+        if size is None:
+            return min(int(draws), self.high)
+        return np.minimum(np.floor(draws).astype(int), self.high)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(low={self.low}, high={self.high})"
+
+
+def resolve_space(param_space, estimator, name="param_space"):
+    """Validate a user's space and resolve it into sub-spaces of dimensions.
+
+    Parameters
+    ----------
+    param_space : dict or list of dict
+        The spec described in the module docstring.
+    estimator : estimator instance
+        The template whose parameters the keys must name.
+    name : str, default="param_space"
+        How error messages call the space.
+
+    Returns
+    -------
+    subspaces : list of dict
+        One ``{name: Range or Choice}`` dict per sub-space, keys sorted.
+        ``param_space`` itself is left untouched.
+    """
+    if isinstance(param_space, dict):
+        return [_resolve_subspace(param_space, estimator, where=name)]
+    if not param_space:
+        raise ValueError(
+            f"{name} is an empty list; give a dict, or a non-empty list of "
+            "dicts (one per sub-space)."
+        )
+    subspaces = []
+    for index, subspace in enumerate(param_space):
+        where = f"{name}[{index}]"
+        if not isinstance(subspace, dict):
+            raise TypeError(
+                f"{where} must be a dict mapping parameter names to values; "
+                f"got {subspace!r}."
+            )
+        subspaces.append(_resolve_subspace(subspace, estimator, where=where))
+    return subspaces
+
+
+def _resolve_subspace(subspace, estimator, *, where):
+    if not subspace:
+        raise ValueError(
+            f"{where} is an empty dict; name at least one hyperparameter to search."
+        )
+    valid = estimator.get_params(deep=True)
+    resolved = {}
+    for name in sorted(subspace):
+        if name not in valid:
+            raise ValueError(_unknown_parameter_message(name, valid, estimator, where))
+        resolved[name] = _resolve_dimension(subspace[name], f"{where}[{name!r}]")
+    return resolved
+
+
+def _unknown_parameter_message(name, valid, estimator, where):
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"{where} has the key {name!r}, which is not a parameter of "
+        f"{type(estimator).__name__}.{hint} Valid parameters are: "
+        f"{sorted(valid)}."
+    )
+
+
+def _resolve_dimension(value, where):
+    if isinstance(value, (list, np.ndarray)):
+        values = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
+        if not values:
+            raise ValueError(
+                f"{where} is an empty list; give at least one value to choose from."
+            )
+        return Choice(values)
+    if isinstance(value, tuple):
+        return _resolve_range(value, where)
+
+    from ._skopt import dimension_from_skopt
+
+    dimension = dimension_from_skopt(value)
+    if dimension is None:
+        raise TypeError(
+            f"{where} must be a list (a choice), a (low, high) or "
+            "(low, high, prior) tuple (a range) or a scikit-optimize dimension; "
+            f"got {value!r}. To fix a value without searching it, set it on the "
+            "estimator or give a one-element list."
+        )
+    return dimension
+
+
+def _resolve_range(value, where):
+    if len(value) not in (2, 3):
+        raise ValueError(
+            f"{where} is a tuple of length {len(value)}, but a range is "
+            f"(low, high) or (low, high, prior); got {value!r}. For a choice "
+            "among values, use a list."
+        )
+    low, high = value[:2]
+    prior = value[2] if len(value) == 3 else "uniform"
+    if not all(_is_number(bound) for bound in (low, high)):
+        raise TypeError(
+            f"{where} is a tuple, which means a numeric range (low, high[, prior]); "
+            f"got {value!r}. For a choice among values, use a list: "
+            f"{list(value)!r}."
+        )
+    if prior not in PRIORS:
+        raise ValueError(
+            f"{where} has the prior {prior!r}; use one of {list(PRIORS)}."
+        )
+    if not low < high:
+        raise ValueError(
+            f"{where} needs low < high; got low={low!r}, high={high!r}. "
+            "To fix a value, give a one-element list instead."
+        )
+    log = prior == "log-uniform"
+    if log and low <= 0:
+        raise ValueError(
+            f"{where} is a log-uniform range, which needs low > 0; got "
+            f"low={low!r}. Use a positive lower bound or the 'uniform' prior."
+        )
+    integer = all(isinstance(bound, numbers.Integral) for bound in (low, high))
+    if integer:
+        return Range(int(low), int(high), log=log, integer=True)
+    return Range(float(low), float(high), log=log, integer=False)
+
+
+def _is_number(value):
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def to_grid(subspaces, n_grid_points):
+    """Compile sub-spaces into a ``GridSearchCV`` parameter grid.
+
+    Ranges become ``n_grid_points`` values, log-spaced for log priors.
+    Warns when the grid is larger than a person likely meant.
+    """
+    grid = [
+        {
+            name: list(dim.values) if isinstance(dim, Choice) else dim.grid(n_grid_points)
+            for name, dim in subspace.items()
+        }
+        for subspace in subspaces
+    ]
+    n_candidates = sum(math.prod(len(v) for v in sub.values()) for sub in grid)
+    if n_candidates > LARGE_GRID:
+        warnings.warn(
+            f"The grid has {n_candidates} candidates (n_grid_points="
+            f"{n_grid_points} per range), and each is fitted once per CV fold. "
+            "Lower n_grid_points, search fewer hyperparameters, or use "
+            "search='random' or search='bayes' with a fixed n_iter.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return grid
+
+
+def to_distributions(subspaces):
+    """Compile sub-spaces into ``RandomizedSearchCV`` parameter distributions."""
+    return [
+        {
+            name: list(dim.values) if isinstance(dim, Choice) else dim.distribution()
+            for name, dim in subspace.items()
+        }
+        for subspace in subspaces
+    ]
+
+
+# The learning rate, the architecture, the L2 penalty, the batch size and the
+# activation are what decide whether an MLP learns well; the bounds bracket the
+# values that work on small to medium tabular and image data.
+_DEFAULT_HIDDEN_LAYER_SIZES = [
+    (16,),
+    (64,),
+    (256,),
+    (64, 32),
+    (128, 64),
+    (256, 128),
+    (128, 64, 32),
+    (256, 128, 64),
+]
+
+# A grid over every default dimension would have thousands of candidates, so
+# the grid fixes the batch size (the estimator's default) and keeps the two or
+# three values per dimension that matter most: 2 * 3 * 2 * 2 = 24 candidates.
+_DEFAULT_GRID = {
+    "learning_rate_init": [1e-3, 1e-2],
+    "hidden_layer_sizes": [(64,), (256,), (128, 64, 32)],
+    "alpha": [1e-5, 1e-2],
+    "activation": ["relu", "tanh"],
+}
+
+
+def default_param_space(search="bayes"):
+    """Return the default search space of the tuned MLP estimators.
+
+    For ``"random"`` and ``"bayes"`` search the space is::
+
+        {
+            "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
+            "hidden_layer_sizes": [(16,), (64,), (256,), (64, 32), (128, 64),
+                                   (256, 128), (128, 64, 32), (256, 128, 64)],
+            "alpha": (1e-6, 1e-1, "log-uniform"),
+            "batch_size": (32, 256, "log-uniform"),
+            "activation": ["relu", "tanh"],
+        }
+
+    For ``"grid"`` search a full grid of that space would have thousands of
+    candidates, so the default grid keeps two or three well-spread values of
+    the learning rate, the architecture, ``alpha`` and the activation, and
+    leaves the batch size at the estimator's value: 24 candidates.
+
+    Parameters
+    ----------
+    search : {"grid", "random", "bayes"}, default="bayes"
+        The strategy the space is for.
+
+    Returns
+    -------
+    param_space : dict
+        A new dict in the search-space spec, free to modify.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune import default_param_space
+    >>> space = default_param_space()
+    >>> space["alpha"]
+    (1e-06, 0.1, 'log-uniform')
+    >>> space["activation"] = ["relu"]   # a modified copy, e.g. for param_space
+    """
+    if search == "grid":
+        return {name: list(values) for name, values in _DEFAULT_GRID.items()}
+    if search not in ("random", "bayes"):
+        raise ValueError(
+            f"search must be one of 'grid', 'random' or 'bayes'; got {search!r}."
+        )
+    return {
+        "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
+        "hidden_layer_sizes": list(_DEFAULT_HIDDEN_LAYER_SIZES),
+        "alpha": (1e-6, 1e-1, "log-uniform"),
+        "batch_size": (32, 256, "log-uniform"),
+        "activation": ["relu", "tanh"],
+    }

@@ -1,0 +1,572 @@
+"""The tuned MLP estimators: parameters, fit, delegation to the best model, tags."""
+
+import inspect
+import numbers
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    clone,
+)
+from sklearn.metrics import get_scorer_names
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._search import SEARCHES, build_search
+from ._space import default_param_space, resolve_space
+
+# What fit copies from the fitted search object; the names mean what they
+# mean on GridSearchCV.
+_SEARCH_RESULTS = (
+    "best_params_",
+    "best_score_",
+    "best_index_",
+    "cv_results_",
+    "scorer_",
+    "n_splits_",
+)
+_REFIT_RESULTS = ("best_estimator_", "refit_time_")
+
+_SEED_BOUND = np.iinfo(np.int32).max
+
+
+def _refit_needed_message(estimator, what):
+    return (
+        f"This {type(estimator).__name__} was initialised with refit=False, so "
+        f"{what} is not available: no model was refitted on the whole data. "
+        "Set refit=True, or fit the estimator yourself with best_params_."
+    )
+
+
+def _best_estimator_has(attr):
+    """Make an ``available_if`` check for a method of the refitted model."""
+
+    def check(self):
+        if not self.refit:
+            raise AttributeError(_refit_needed_message(self, attr))
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attr)
+        return hasattr(self._template_estimator(), attr)
+
+    return check
+
+
+def _best_estimator_attribute(name):
+    """Make a read-only property that reads ``name`` off the refitted model."""
+
+    def get(self):
+        check_is_fitted(self)
+        if not self.refit:
+            raise AttributeError(_refit_needed_message(self, name))
+        return getattr(self.best_estimator_, name)
+
+    return property(get, doc=f"``best_estimator_.{name}``, the refitted model's.")
+
+
+class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
+    """Shared machinery of the tuned estimators; subclasses add the task."""
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict", "get_params"]), None],
+        "param_space": [dict, list, None],
+        "search": [StrOptions(set(SEARCHES))],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_grid_points": [Interval(numbers.Integral, 2, None, closed="left")],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "cv": ["cv_object"],
+        "refit": ["boolean"],
+        "n_jobs": [numbers.Integral, None],
+        "pre_dispatch": [numbers.Integral, str],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "error_score": [StrOptions({"raise"}), numbers.Real],
+        "return_train_score": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        param_space=None,
+        search="bayes",
+        n_iter=20,
+        n_grid_points=3,
+        scoring=None,
+        cv=None,
+        refit=True,
+        n_jobs=None,
+        pre_dispatch="2*n_jobs",
+        verbose=0,
+        random_state=None,
+        error_score=np.nan,
+        return_train_score=False,
+    ):
+        self.estimator = estimator
+        self.param_space = param_space
+        self.search = search
+        self.n_iter = n_iter
+        self.n_grid_points = n_grid_points
+        self.scoring = scoring
+        self.cv = cv
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.pre_dispatch = pre_dispatch
+        self.verbose = verbose
+        self.random_state = random_state
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+
+    def _default_estimator(self):
+        """Return the MLP used when ``estimator`` is None."""
+        raise NotImplementedError
+
+    def _template_estimator(self):
+        """Return an unfitted copy of the estimator each candidate starts from."""
+        if self.estimator is not None:
+            return clone(self.estimator)
+        template = self._default_estimator()
+        if _routing_enabled():
+            # Nobody else can request sample_weight for a model we create.
+            template.set_fit_request(sample_weight=True)
+        return template
+
+    def _make_search(self):
+        """Build the unfitted search object, validating the space on the way."""
+        template = self._template_estimator()
+        search_seed = None
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            search_seed = int(rng.randint(_SEED_BOUND))
+            # A seeded tuner must give seeded fits, whatever n_jobs is.
+            if template.get_params(deep=False).get("random_state", 0) is None:
+                template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
+
+        if self.param_space is None:
+            space = default_param_space(self.search)
+            space_name = "the default param_space (give a param_space of your own)"
+        else:
+            space, space_name = self.param_space, "param_space"
+        subspaces = resolve_space(space, template, name=space_name)
+
+        return build_search(
+            self.search,
+            template,
+            subspaces,
+            n_iter=self.n_iter,
+            n_grid_points=self.n_grid_points,
+            random_state=search_seed,
+            scoring=self.scoring,
+            cv=self.cv,
+            refit=self.refit,
+            n_jobs=self.n_jobs,
+            pre_dispatch=self.pre_dispatch,
+            verbose=self.verbose,
+            error_score=self.error_score,
+            return_train_score=self.return_train_score,
+        )
+
+    def _check_targets(self, y):
+        """Check ``y`` for the task and set the fitted attributes derived from it."""
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Search the hyperparameters by cross-validation, then refit the best.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. A pandas DataFrame keeps its column names in
+            ``feature_names_in_``.
+        y : array-like of shape (n_samples,)
+            Target values.
+        **fit_params : dict
+            Passed to the search's ``fit``: ``sample_weight`` reaches every
+            MLP fit, ``groups`` the CV splitter. With metadata routing
+            enabled, they go where the estimator, scorer and splitter request
+            them.
+
+        Returns
+        -------
+        self : object
+            The fitted tuner.
+        """
+        search = self._make_search()
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"))
+        self._check_targets(y)
+        if not _routing_enabled():
+            _check_sample_weight_supported(search.estimator, fit_params)
+
+        search.fit(X, y, **fit_params)
+
+        self.search_ = search
+        for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
+            setattr(self, name, getattr(search, name))
+        # A plain dict, whatever the search object keeps.
+        self.best_params_ = dict(self.best_params_)
+        return self
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse=("csr", "csc"), reset=False)
+
+    @available_if(_best_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the refitted best model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predicted values.
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_estimator_has("score"))
+    def score(self, X, y, **score_params):
+        """Score the refitted best model with the search's scorer.
+
+        This is the metric the search maximised (``scoring``), so it is on
+        the same scale as ``best_score_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True values for ``X``.
+        **score_params : dict
+            Passed to the scorer, e.g. ``sample_weight``.
+
+        Returns
+        -------
+        score : float
+            The score of ``best_estimator_`` on ``(X, y)``.
+        """
+        X = self._validate_X(X)
+        return self.search_.score(X, y, **score_params)
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` hands its metadata to the search object, which routes it to
+        the estimator, the scorer and the CV splitter.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating the routing information.
+        """
+        return MetadataRouter(owner=self).add(
+            search=self._make_search(),
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="score", callee="score"),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        template = (
+            self.estimator if self.estimator is not None else self._default_estimator()
+        )
+        tags.input_tags.sparse = get_tags(template).input_tags.sparse
+        return tags
+
+    coefs_ = _best_estimator_attribute("coefs_")
+    intercepts_ = _best_estimator_attribute("intercepts_")
+    n_layers_ = _best_estimator_attribute("n_layers_")
+    n_outputs_ = _best_estimator_attribute("n_outputs_")
+    out_activation_ = _best_estimator_attribute("out_activation_")
+    loss_ = _best_estimator_attribute("loss_")
+    loss_curve_ = _best_estimator_attribute("loss_curve_")
+    best_loss_ = _best_estimator_attribute("best_loss_")
+    validation_scores_ = _best_estimator_attribute("validation_scores_")
+    n_iter_ = _best_estimator_attribute("n_iter_")
+
+
+def _check_sample_weight_supported(estimator, fit_params):
+    """Refuse sample_weight up front when the estimator's fit cannot take it.
+
+    Otherwise every fold would fail inside the workers and the search would
+    end with an error about all fits failing, long after the real cause.
+    """
+    if "sample_weight" not in fit_params:
+        return
+    parameters = inspect.signature(estimator.fit).parameters
+    if "sample_weight" in parameters or any(
+        p.kind is p.VAR_KEYWORD for p in parameters.values()
+    ):
+        return
+    import sklearn
+
+    raise TypeError(
+        f"sample_weight was given, but {type(estimator).__name__}.fit does not "
+        f"accept it (scikit-learn {sklearn.__version__}). scikit-learn's MLPs "
+        "accept sample_weight from version 1.7 on: upgrade scikit-learn, or fit "
+        "without sample_weight."
+    )
+
+
+class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
+    """MLP classifier that tunes its own hyperparameters by cross-validation.
+
+    The *parameters* of a neural network (its weights and biases) are learned
+    by ``fit``; its *hyperparameters* (learning rate, hidden layers and
+    neurons, batch size, L2 penalty, activation, ...) are set before. This
+    estimator searches the hyperparameters inside ``fit``, by grid, random or
+    Bayesian search with cross-validation, running candidates and folds in
+    parallel through joblib, then refits the best candidate on the whole data
+    and behaves like it: ``predict``, ``predict_proba``, ``coefs_`` and
+    ``intercepts_`` are those of ``best_estimator_``.
+
+    Read more in the :ref:`User Guide <tuning>`.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The template each candidate is cloned from; the settings it has and
+        the space does not search are kept, e.g.
+        ``MLPClassifier(max_iter=300, early_stopping=True)``. Any classifier
+        with the parameters that ``param_space`` names will do. ``None``
+        means ``MLPClassifier(max_iter=200, early_stopping=True,
+        n_iter_no_change=5)``. The estimator given is never modified.
+
+    param_space : dict or list of dict, default=None
+        The hyperparameters to search. Each key is a parameter of
+        ``estimator``; each value is
+
+        - a list: a choice among its elements, e.g. ``["relu", "tanh"]`` or
+          ``[(64,), (128, 64, 32)]``;
+        - ``(low, high)``: a range, of integers when both bounds are
+          integers and of floats otherwise;
+        - ``(low, high, "log-uniform")``: a range searched on a log scale;
+        - a scikit-optimize ``Real``, ``Integer`` or ``Categorical``.
+
+        A list of dicts searches a union of sub-spaces. ``None`` means the
+        default space of :func:`~sk_mlp_tune.default_param_space`: the
+        learning rate (1e-4 to 1e-1, log), eight architectures of one to
+        three hidden layers of 16 to 256 neurons (128-64-32 among them),
+        ``alpha`` (1e-6 to 1e-1, log), ``batch_size`` (32 to 256, log) and the
+        activation (relu or tanh). For grid search the default is a grid of
+        24 candidates over the learning rate, architecture, ``alpha`` and
+        activation. The dict given is never modified.
+
+    search : {"grid", "random", "bayes"}, default="bayes"
+        How candidates are chosen: ``"grid"`` tries every combination with
+        :class:`~sklearn.model_selection.GridSearchCV`, ranges cut into
+        ``n_grid_points`` values (log-spaced for log ranges);
+        ``"random"`` draws ``n_iter`` candidates with
+        :class:`~sklearn.model_selection.RandomizedSearchCV`; ``"bayes"``
+        proposes ``n_iter`` candidates one after the other with
+        scikit-optimize's ``BayesSearchCV``, each informed by the scores so
+        far.
+
+    n_iter : int, default=20
+        Number of candidates for random and Bayesian search (shared out over
+        the sub-spaces). Ignored by grid search.
+
+    n_grid_points : int, default=3
+        Number of values each range is cut into for grid search. Ignored by
+        random and Bayesian search.
+
+    scoring : str, callable or None, default=None
+        The metric maximised, as in
+        :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means the
+        estimator's ``score`` (accuracy).
+
+    cv : int, cross-validation generator or iterable, default=None
+        The cross-validation splitting, as in
+        :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means
+        5-fold stratified.
+
+    refit : bool, default=True
+        Whether to refit the best candidate on the whole data. With
+        ``refit=False`` the search results are available but ``predict`` and
+        the learned weights are not.
+
+    n_jobs : int, default=None
+        Number of jobs to run in parallel over candidates and folds (joblib).
+        ``None`` means 1 unless in a :func:`joblib.parallel_config` context;
+        ``-1`` means all processors.
+
+    pre_dispatch : int or str, default="2*n_jobs"
+        Number of jobs dispatched ahead during parallel execution, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+
+    verbose : int, default=0
+        Verbosity of the search.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the choice of candidates and, when the estimator's own
+        ``random_state`` is None, the weight initialisation and batch
+        shuffling of every MLP fit. An int gives the same results for any
+        ``n_jobs``.
+
+    error_score : "raise" or float, default=np.nan
+        The score given to a fit that fails; ``"raise"`` raises instead.
+
+    return_train_score : bool, default=False
+        Whether ``cv_results_`` also holds training scores.
+
+    Attributes
+    ----------
+    search_ : GridSearchCV, RandomizedSearchCV or BayesSearchCV
+        The fitted search object.
+
+    best_estimator_ : estimator
+        The best candidate refitted on the whole data. Only with
+        ``refit=True``.
+
+    best_params_ : dict
+        Hyperparameters of the best candidate, with their real values (tuples
+        for ``hidden_layer_sizes``).
+
+    best_score_ : float
+        Mean cross-validated score of the best candidate.
+
+    best_index_ : int
+        Index of the best candidate in ``cv_results_``.
+
+    cv_results_ : dict of numpy (masked) ndarrays
+        One entry per candidate, as in
+        :class:`~sklearn.model_selection.GridSearchCV`; ``pd.DataFrame`` of
+        it is a table.
+
+    scorer_ : callable
+        The scorer used to pick the best candidate.
+
+    n_splits_ : int
+        Number of cross-validation splits.
+
+    refit_time_ : float
+        Seconds spent refitting the best candidate. Only with ``refit=True``.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
+
+    coefs_ : list of ndarray
+        Weight matrices of the refitted best MLP; ``coefs_[i]`` connects
+        layer ``i`` to layer ``i + 1``.
+
+    intercepts_ : list of ndarray
+        Bias vectors of the refitted best MLP.
+
+    n_layers_ : int
+        Number of layers of the refitted best MLP.
+
+    n_outputs_ : int
+        Number of outputs of the refitted best MLP.
+
+    out_activation_ : str
+        Output activation of the refitted best MLP.
+
+    loss_ : float
+        Final training loss of the refitted best MLP.
+
+    loss_curve_ : list of float
+        Training loss at each epoch of the refitted best MLP, for the
+        stochastic solvers.
+
+    best_loss_ : float or None
+        Lowest training loss of the refitted best MLP, stochastic solvers
+        without early stopping.
+
+    validation_scores_ : list of float or None
+        Validation score at each epoch of the refitted best MLP, with early
+        stopping.
+
+    n_iter_ : int
+        Number of epochs the refitted best MLP ran.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The network being tuned.
+    sklearn.model_selection.GridSearchCV : Exhaustive search over a grid.
+    sklearn.model_selection.RandomizedSearchCV : Search over random candidates.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_mlp_tune import TunedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TunedMLPClassifier(
+    ...     MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=500),
+    ...     param_space={"alpha": (1e-4, 1e1, "log-uniform")},
+    ...     search="grid",
+    ...     cv=3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> clf.best_params_
+    {'alpha': ...}
+    >>> round(clf.best_score_, 2)
+    0.9...
+    >>> [w.shape for w in clf.coefs_]
+    [(4, 10), (10, 3)]
+    """
+
+    def _default_estimator(self):
+        return MLPClassifier(max_iter=200, early_stopping=True, n_iter_no_change=5)
+
+    def _check_targets(self, y):
+        check_classification_targets(y)
+        self.classes_ = unique_labels(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in y; "
+                f"got 1 class, {self.classes_.tolist()}. A classifier cannot learn "
+                "from a single class: check that y is the target you meant."
+            )
+
+    @available_if(_best_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Predict class probabilities with the refitted best model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``.
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Predict the logarithm of class probabilities with the refitted best model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, in the order of ``classes_``.
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.predict_log_proba(X)

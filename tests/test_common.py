@@ -1,0 +1,26 @@
+"""scikit-learn's estimator checks, on one fast instance per search strategy."""
+
+import pytest
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_mlp_tune import TunedMLPClassifier
+
+
+def _fast_tuner(search):
+    # Small enough to be quick, big enough to still learn the checks' toy data.
+    return TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
+        param_space={"alpha": (1e-4, 1e-1, "log-uniform")},
+        search=search,
+        n_iter=2,
+        n_grid_points=2,
+        cv=2,
+        random_state=0,
+    )
+
+
+@parametrize_with_checks([_fast_tuner(search) for search in ("grid", "random", "bayes")])
+def test_sklearn_compatible_estimator(estimator, check):
+    """Check that the tuner passes scikit-learn's estimator checks."""
+    check(estimator)
