@@ -42,7 +42,9 @@ def build_search(
     search : GridSearchCV, RandomizedSearchCV or BayesSearchCV
     """
     if search == "grid":
-        return GridSearchCV(estimator, to_grid(subspaces, n_grid_points), **search_params)
+        return GridSearchCV(
+            estimator, to_grid(subspaces, n_grid_points), **search_params
+        )
     if search == "random":
         return RandomizedSearchCV(
             estimator,

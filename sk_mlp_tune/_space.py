@@ -43,7 +43,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Range:
-    """A numeric hyperparameter in ``[low, high]``, integer or real, maybe log-scaled."""
+    """A numeric hyperparameter in ``[low, high]``: integer or real, maybe log."""
 
     low: numbers.Real
     high: numbers.Real
@@ -196,9 +196,7 @@ def _resolve_range(value, where):
             f"{list(value)!r}."
         )
     if prior not in PRIORS:
-        raise ValueError(
-            f"{where} has the prior {prior!r}; use one of {list(PRIORS)}."
-        )
+        raise ValueError(f"{where} has the prior {prior!r}; use one of {list(PRIORS)}.")
     if not low < high:
         raise ValueError(
             f"{where} needs low < high; got low={low!r}, high={high!r}. "
@@ -232,7 +230,9 @@ def to_grid(subspaces, n_grid_points):
     """
     grid = [
         {
-            name: list(dim.values) if isinstance(dim, Choice) else dim.grid(n_grid_points)
+            name: list(dim.values)
+            if isinstance(dim, Choice)
+            else dim.grid(n_grid_points)
             for name, dim in subspace.items()
         }
         for subspace in subspaces

@@ -2,6 +2,7 @@
 
 import inspect
 import numbers
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import (
@@ -46,11 +47,13 @@ def _refit_needed_message(estimator, what):
 
 
 def _best_estimator_has(attr):
-    """Make an ``available_if`` check for a method of the refitted model."""
+    """Make an ``available_if`` check for ``attr`` on the refitted model.
+
+    With ``refit=False`` the methods stay visible, so that calling one gives
+    the reason it cannot work rather than a bare "no attribute".
+    """
 
     def check(self):
-        if not self.refit:
-            raise AttributeError(_refit_needed_message(self, attr))
         if hasattr(self, "best_estimator_"):
             return hasattr(self.best_estimator_, attr)
         return hasattr(self._template_estimator(), attr)
@@ -62,10 +65,7 @@ def _best_estimator_attribute(name):
     """Make a read-only property that reads ``name`` off the refitted model."""
 
     def get(self):
-        check_is_fitted(self)
-        if not self.refit:
-            raise AttributeError(_refit_needed_message(self, name))
-        return getattr(self.best_estimator_, name)
+        return getattr(self._refitted_estimator(name), name)
 
     return property(get, doc=f"``best_estimator_.{name}``, the refitted model's.")
 
@@ -73,7 +73,7 @@ def _best_estimator_attribute(name):
 class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     """Shared machinery of the tuned estimators; subclasses add the task."""
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "estimator": [HasMethods(["fit", "predict", "get_params"]), None],
         "param_space": [dict, list, None],
         "search": [StrOptions(set(SEARCHES))],
@@ -208,12 +208,21 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.search_ = search
         for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
             setattr(self, name, getattr(search, name))
-        # A plain dict, whatever the search object keeps.
-        self.best_params_ = dict(self.best_params_)
+        # A plain dict of plain Python values, whatever the search object keeps.
+        self.best_params_ = {
+            name: value.item() if isinstance(value, np.generic) else value
+            for name, value in self.best_params_.items()
+        }
         return self
 
-    def _validate_X(self, X):
+    def _refitted_estimator(self, what):
+        """Return ``best_estimator_``, or say why ``what`` cannot be had."""
         check_is_fitted(self)
+        if not self.refit:
+            raise AttributeError(_refit_needed_message(self, what))
+        return self.best_estimator_
+
+    def _validate_X(self, X):
         return validate_data(self, X, accept_sparse=("csr", "csc"), reset=False)
 
     @available_if(_best_estimator_has("predict"))
@@ -230,32 +239,14 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             The predicted values.
         """
-        X = self._validate_X(X)
-        return self.best_estimator_.predict(X)
+        best = self._refitted_estimator("predict")
+        return best.predict(self._validate_X(X))
 
-    @available_if(_best_estimator_has("score"))
-    def score(self, X, y, **score_params):
-        """Score the refitted best model with the search's scorer.
-
-        This is the metric the search maximised (``scoring``), so it is on
-        the same scale as ``best_score_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like of shape (n_samples,)
-            True values for ``X``.
-        **score_params : dict
-            Passed to the scorer, e.g. ``sample_weight``.
-
-        Returns
-        -------
-        score : float
-            The score of ``best_estimator_`` on ``(X, y)``.
-        """
-        X = self._validate_X(X)
-        return self.search_.score(X, y, **score_params)
+    def _score(self, X, y, **score_params):
+        # Subclasses expose this as ``score``: their task mixin's ``score``
+        # comes first in the MRO and would measure something else.
+        self._refitted_estimator("score")
+        return self.search_.score(self._validate_X(X), y, **score_params)
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
@@ -537,6 +528,28 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
                 "from a single class: check that y is the target you meant."
             )
 
+    def score(self, X, y, **score_params):
+        """Score the refitted best model with the metric the search maximised.
+
+        That is ``scoring`` (accuracy by default), so the result is on the
+        same scale as ``best_score_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels for ``X``.
+        **score_params : dict
+            Passed to the scorer, e.g. ``sample_weight``.
+
+        Returns
+        -------
+        score : float
+            The score of ``best_estimator_`` on ``(X, y)``.
+        """
+        return self._score(X, y, **score_params)
+
     @available_if(_best_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Predict class probabilities with the refitted best model.
@@ -551,8 +564,8 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         proba : ndarray of shape (n_samples, n_classes)
             The probability of each class, in the order of ``classes_``.
         """
-        X = self._validate_X(X)
-        return self.best_estimator_.predict_proba(X)
+        best = self._refitted_estimator("predict_proba")
+        return best.predict_proba(self._validate_X(X))
 
     @available_if(_best_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
@@ -568,5 +581,5 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         log_proba : ndarray of shape (n_samples, n_classes)
             The log-probability of each class, in the order of ``classes_``.
         """
-        X = self._validate_X(X)
-        return self.best_estimator_.predict_log_proba(X)
+        best = self._refitted_estimator("predict_log_proba")
+        return best.predict_log_proba(self._validate_X(X))

@@ -13,14 +13,14 @@ def iris():
 
 @pytest.fixture(scope="session")
 def digits():
-    """A standardised 500-sample slice of load_digits: 10 classes, 64 features."""
+    """Return a standardised 500-sample slice of load_digits (10 classes)."""
     X, y = load_digits(return_X_y=True)
     return StandardScaler().fit_transform(X[:500]), y[:500]
 
 
 @pytest.fixture
 def fast_mlp():
-    """A small MLP that learns iris in a few milliseconds."""
+    """Return a small MLP that learns iris in a few milliseconds."""
     return MLPClassifier(
         hidden_layer_sizes=(8,), solver="lbfgs", max_iter=300, random_state=0
     )

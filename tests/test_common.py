@@ -20,7 +20,10 @@ def _fast_tuner(search):
     )
 
 
-@parametrize_with_checks([_fast_tuner(search) for search in ("grid", "random", "bayes")])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(
+    [_fast_tuner(search) for search in ("grid", "random", "bayes")]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     """Check that the tuner passes scikit-learn's estimator checks."""
     check(estimator)

@@ -4,9 +4,9 @@ import copy
 
 import numpy as np
 import pytest
-from skopt.space import Categorical, Integer, Real
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils import check_random_state
+from skopt.space import Categorical, Integer, Real
 
 from sk_mlp_tune import default_param_space
 from sk_mlp_tune._skopt import _Encoded, to_search_spaces
@@ -67,7 +67,11 @@ def test_resolve_space_leaves_input_untouched():
         ({"alpha": (0, 1, "log-uniform")}, ValueError, "log-uniform.*low > 0"),
         ({"alpha": (1e-5, 1, "log")}, ValueError, r"prior 'log'; use one of"),
         ({"alpha": (1, 2, 3, 4)}, ValueError, "tuple of length 4"),
-        ({"activation": ("relu", "tanh")}, TypeError, r"use a list: \['relu', 'tanh'\]"),
+        (
+            {"activation": ("relu", "tanh")},
+            TypeError,
+            r"use a list: \['relu', 'tanh'\]",
+        ),
         ({"alpha": (0, float("inf"))}, TypeError, "numeric range"),
         ({"alpha": 0.1}, TypeError, "one-element list"),
     ],
@@ -124,9 +128,11 @@ def test_range_distribution_stays_in_bounds(dimension):
 
 
 def test_log_uniform_int_is_log_spread():
-    """Check that a log-uniform integer range puts half its draws below the geometric mean."""
-    draws = Range(1, 1024, log=True, integer=True).distribution().rvs(
-        size=4000, random_state=0
+    """Check that log-uniform integers put half their draws below the geometric mean."""
+    draws = (
+        Range(1, 1024, log=True, integer=True)
+        .distribution()
+        .rvs(size=4000, random_state=0)
     )
     assert np.mean(draws < 32) == pytest.approx(0.5, abs=0.05)
 
@@ -140,7 +146,7 @@ def test_to_grid_counts_and_warns_when_large():
     assert grid["activation"] == ["relu", "tanh"]
     assert len(grid["alpha"]) == 3
 
-    big = resolve_space({name: (1.0, 2.0) for name in ("alpha", "momentum", "tol")}, MLP)
+    big = resolve_space(dict.fromkeys(("alpha", "momentum", "tol"), (1.0, 2.0)), MLP)
     with pytest.warns(UserWarning, match=r"1000 candidates \(n_grid_points=10"):
         to_grid(big, n_grid_points=10)
 
@@ -158,14 +164,20 @@ def test_to_search_spaces_encodes_tuples_and_shares_n_iter():
     """Check that skopt gets boxed tuples and n_iter is shared over sub-spaces."""
     subspaces = resolve_space(
         [
-            {"hidden_layer_sizes": [(10,), (20, 10)], "alpha": (1e-4, 1.0, "log-uniform")},
+            {
+                "hidden_layer_sizes": [(10,), (20, 10)],
+                "alpha": (1e-4, 1.0, "log-uniform"),
+            },
             {"activation": ["relu", "tanh"]},
         ],
         MLP,
     )
     (first, n_first), (second, n_second) = to_search_spaces(subspaces, n_iter=5)
     assert (n_first, n_second) == (3, 2)
-    assert first["hidden_layer_sizes"].categories == (_Encoded((10,)), _Encoded((20, 10)))
+    assert first["hidden_layer_sizes"].categories == (
+        _Encoded((10,)),
+        _Encoded((20, 10)),
+    )
     assert first["alpha"].prior == "log-uniform"
     assert second["activation"].categories == ("relu", "tanh")
     with pytest.raises(ValueError, match="n_iter must be at least 2; got n_iter=1"):

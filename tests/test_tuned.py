@@ -1,0 +1,494 @@
+"""Behaviour of TunedMLPClassifier: results, delegation, compatibility, bad input."""
+
+import copy
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    RandomizedSearchCV,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import has_fit_parameter
+
+from sk_mlp_tune import TunedMLPClassifier
+from sk_mlp_tune._skopt import BayesSearchCV
+
+# Convergence is not what these tests are about: small budgets on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SEARCHES = ["grid", "random", "bayes"]
+SPACE = {"alpha": (1e-4, 1e1, "log-uniform"), "activation": ["relu", "tanh"]}
+
+
+def make_tuner(estimator, search="grid", **params):
+    params = {"param_space": SPACE, "n_iter": 3, "cv": 3, "random_state": 0, **params}
+    return TunedMLPClassifier(estimator, search=search, **params)
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_fit_best_params_lie_in_space(iris, fast_mlp, search):
+    """Check that each strategy picks its best candidate from the space."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp, search).fit(X, y)
+    assert type(tuner.best_params_) is dict
+    assert set(tuner.best_params_) == set(SPACE)
+    assert 1e-4 <= tuner.best_params_["alpha"] <= 1e1
+    assert tuner.best_params_["activation"] in ("relu", "tanh")
+    n_candidates = 2 * 3 if search == "grid" else 3
+    assert len(tuner.cv_results_["params"]) == n_candidates
+    assert tuner.best_score_ == pytest.approx(
+        np.max(tuner.cv_results_["mean_test_score"])
+    )
+    assert tuner.best_params_ == tuner.cv_results_["params"][tuner.best_index_]
+    assert all(not isinstance(v, np.generic) for v in tuner.best_params_.values())
+    assert tuner.n_splits_ == 3
+    assert tuner.best_score_ > 0.8
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_fit_search_object_matches_strategy(iris, fast_mlp, search):
+    """Check that search_ is the scikit-learn / scikit-optimize search asked for."""
+    X, y = iris
+    expected = {
+        "grid": GridSearchCV,
+        "random": RandomizedSearchCV,
+        "bayes": BayesSearchCV,
+    }[search]
+    tuner = make_tuner(fast_mlp, search).fit(X, y)
+    assert type(tuner.search_) is expected
+    assert tuner.cv_results_ is tuner.search_.cv_results_
+
+
+def test_fit_refit_model_equals_manual_fit(iris, fast_mlp):
+    """Check that the refitted model is a plain fit with best_params_."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp, "random").fit(X, y)
+    manual = clone(fast_mlp).set_params(**tuner.best_params_).fit(X, y)
+    for tuned_w, manual_w in zip(tuner.coefs_, manual.coefs_, strict=True):
+        np.testing.assert_allclose(tuned_w, manual_w)
+    for tuned_b, manual_b in zip(tuner.intercepts_, manual.intercepts_, strict=True):
+        np.testing.assert_allclose(tuned_b, manual_b)
+    np.testing.assert_array_equal(tuner.predict(X), manual.predict(X))
+    np.testing.assert_allclose(tuner.predict_proba(X), manual.predict_proba(X))
+    np.testing.assert_allclose(tuner.predict_log_proba(X), manual.predict_log_proba(X))
+
+
+def test_fit_grid_equals_hand_built_grid_search(iris, fast_mlp):
+    """Check that grid search through the tuner scores like GridSearchCV by hand."""
+    X, y = iris
+    grid = {"alpha": [1e-4, 1e-2, 1.0], "activation": ["relu", "tanh"]}
+    tuner = make_tuner(fast_mlp, "grid", param_space=grid).fit(X, y)
+    by_hand = GridSearchCV(fast_mlp, grid, cv=3).fit(X, y)
+    assert tuner.cv_results_["params"] == by_hand.cv_results_["params"]
+    np.testing.assert_allclose(
+        tuner.cv_results_["mean_test_score"], by_hand.cv_results_["mean_test_score"]
+    )
+    assert tuner.best_params_ == by_hand.best_params_
+
+
+def test_fit_grid_discretises_log_ranges(iris, fast_mlp):
+    """Check that grid search cuts a log range into log-spaced values."""
+    X, y = iris
+    tuner = make_tuner(
+        fast_mlp,
+        "grid",
+        param_space={"alpha": (1e-4, 1.0, "log-uniform")},
+        n_grid_points=5,
+    ).fit(X, y)
+    alphas = [params["alpha"] for params in tuner.cv_results_["params"]]
+    np.testing.assert_allclose(alphas, [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_fit_hidden_layer_size_tuples(iris, fast_mlp, search):
+    """Check that tuples of hidden layer sizes are searched and reported as tuples."""
+    X, y = iris
+    sizes = [(4,), (6, 3), (8, 4, 2)]
+    tuner = make_tuner(
+        fast_mlp, search, param_space={"hidden_layer_sizes": sizes}, n_iter=3
+    ).fit(X, y)
+    assert tuner.best_params_["hidden_layer_sizes"] in sizes
+    assert all(p["hidden_layer_sizes"] in sizes for p in tuner.cv_results_["params"])
+    assert (
+        tuner.best_estimator_.hidden_layer_sizes
+        == tuner.best_params_["hidden_layer_sizes"]
+    )
+    assert tuner.n_layers_ == len(tuner.best_params_["hidden_layer_sizes"]) + 2
+
+
+def test_fit_subspaces(iris, fast_mlp):
+    """Check that a list of dicts searches the union of sub-spaces."""
+    X, y = iris
+    space = [
+        {"solver": ["lbfgs"], "alpha": (1e-3, 1.0, "log-uniform")},
+        {"solver": ["adam"], "learning_rate_init": (1e-3, 1e-1, "log-uniform")},
+    ]
+    for search in SEARCHES:
+        tuner = make_tuner(fast_mlp, search, param_space=space, n_iter=4).fit(X, y)
+        solvers = [p["solver"] for p in tuner.cv_results_["params"]]
+        assert set(solvers) == {"lbfgs", "adam"}, search
+        for params in tuner.cv_results_["params"]:
+            if params["solver"] == "adam":
+                assert "alpha" not in params
+
+
+@pytest.mark.parametrize("search", ["random", "bayes"])
+def test_fit_reproducible_across_n_jobs(digits, search):
+    """Check that a seeded search gives the same results with 1 and 2 jobs."""
+    X, y = digits
+    results = []
+    for n_jobs in (1, 2):
+        tuner = TunedMLPClassifier(
+            MLPClassifier(max_iter=30),
+            param_space={
+                "hidden_layer_sizes": [(16,), (32, 16)],
+                "learning_rate_init": (1e-3, 1e-1, "log-uniform"),
+            },
+            search=search,
+            n_iter=4,
+            cv=2,
+            n_jobs=n_jobs,
+            random_state=0,
+        )
+        results.append(tuner.fit(X, y))
+    one, two = results
+    assert one.best_params_ == two.best_params_
+    np.testing.assert_array_equal(
+        one.cv_results_["mean_test_score"], two.cv_results_["mean_test_score"]
+    )
+    assert one.cv_results_["params"] == two.cv_results_["params"]
+
+
+def test_fit_seed_reaches_unseeded_estimator(iris):
+    """Check that random_state seeds an unseeded MLP and differs across seeds."""
+    X, y = iris
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=300)
+    fits = [make_tuner(mlp, "grid", random_state=seed).fit(X, y) for seed in (0, 0, 1)]
+    np.testing.assert_array_equal(fits[0].coefs_[0], fits[1].coefs_[0])
+    assert not np.array_equal(fits[0].coefs_[0], fits[2].coefs_[0])
+    assert mlp.random_state is None
+
+
+def test_fit_does_not_mutate_inputs(iris, fast_mlp):
+    """Check that fit leaves the estimator, the space and the data as given."""
+    X, y = iris
+    X, y = X.copy(), y.copy()
+    space = [{"alpha": (1e-4, 1.0, "log-uniform"), "hidden_layer_sizes": [(4,), (8,)]}]
+    space_before = copy.deepcopy(space)
+    params_before = fast_mlp.get_params()
+    X_before, y_before = X.copy(), y.copy()
+    make_tuner(fast_mlp, "bayes", param_space=space).fit(X, y)
+    assert space == space_before
+    assert fast_mlp.get_params() == params_before
+    assert not hasattr(fast_mlp, "coefs_")
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+
+
+def test_fit_default_estimator_and_space(digits):
+    """Check that the defaults tune an MLP over the default space."""
+    X, y = digits
+    tuner = TunedMLPClassifier(search="random", n_iter=2, cv=2, random_state=0)
+    tuner.fit(X, y)
+    assert isinstance(tuner.best_estimator_, MLPClassifier)
+    assert tuner.best_estimator_.early_stopping
+    assert set(tuner.best_params_) == {
+        "learning_rate_init",
+        "hidden_layer_sizes",
+        "alpha",
+        "batch_size",
+        "activation",
+    }
+    assert tuner.score(X, y) > 0.8
+
+
+def test_fitted_attributes_delegate_to_best_estimator(iris, fast_mlp):
+    """Check that the learned weights and MLP attributes are the best model's."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp).fit(X, y)
+    best = tuner.best_estimator_
+    for name in ("coefs_", "intercepts_"):
+        assert getattr(tuner, name) is getattr(best, name)
+    for name in ("n_layers_", "n_outputs_", "out_activation_", "loss_", "n_iter_"):
+        assert getattr(tuner, name) == getattr(best, name)
+    # lbfgs records no loss curve: the attribute is absent, as on the MLP.
+    assert not hasattr(tuner, "loss_curve_")
+    assert tuner.refit_time_ >= 0
+    assert callable(tuner.scorer_)
+    np.testing.assert_array_equal(tuner.classes_, [0, 1, 2])
+    assert tuner.n_features_in_ == 4
+
+
+def test_loss_curve_delegates_for_stochastic_solver(iris):
+    """Check that loss_curve_ is the refitted model's when the solver records one."""
+    X, y = iris
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    tuner = make_tuner(mlp, param_space={"alpha": [1e-4]}, cv=2)
+    tuner.fit(X, y)
+    assert tuner.loss_curve_ == tuner.best_estimator_.loss_curve_
+    assert len(tuner.loss_curve_) == tuner.n_iter_
+
+
+def test_refit_false_keeps_results_but_refuses_prediction(iris, fast_mlp):
+    """Check that refit=False keeps the search results and says why predict fails."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp, refit=False).fit(X, y)
+    assert tuner.best_params_
+    assert "mean_test_score" in tuner.cv_results_
+    assert not hasattr(tuner, "best_estimator_")
+    with pytest.raises(AttributeError, match="refit=False, so predict is not"):
+        tuner.predict(X)
+    with pytest.raises(AttributeError, match="refit=False, so predict_proba is not"):
+        tuner.predict_proba(X)
+    with pytest.raises(AttributeError, match="refit=False, so score is not"):
+        tuner.score(X, y)
+    with pytest.raises(AttributeError, match="refit=False, so coefs_ is not available"):
+        tuner.coefs_  # noqa: B018
+
+
+def test_unfitted_raises_not_fitted(iris, fast_mlp):
+    """Check that predicting or reading weights before fit raises NotFittedError."""
+    X, _ = iris
+    tuner = make_tuner(fast_mlp)
+    for method in ("predict", "predict_proba", "predict_log_proba"):
+        with pytest.raises(NotFittedError):
+            getattr(tuner, method)(X)
+    with pytest.raises(NotFittedError):
+        tuner.coefs_  # noqa: B018
+
+
+def test_predict_wrong_number_of_features(iris, fast_mlp):
+    """Check that predict refuses data with another number of features."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp).fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 3 features.*expecting 4 features"):
+        tuner.predict(X[:, :3])
+
+
+@pytest.mark.parametrize("labels", [["setosa", "versicolor", "virginica"], [-1, 5, 9]])
+def test_fit_string_and_integer_labels(iris, fast_mlp, labels):
+    """Check that string and integer labels come back as they went in."""
+    X, y = iris
+    y = np.asarray(labels, dtype=object if isinstance(labels[0], str) else int)[y]
+    tuner = make_tuner(fast_mlp).fit(X, y)
+    assert list(tuner.classes_) == sorted(labels)
+    assert set(tuner.predict(X)) <= set(labels)
+    assert tuner.score(X, y) > 0.8
+
+
+def test_fit_binary_target(iris, fast_mlp):
+    """Check that a two-class problem fits and gives two probability columns."""
+    X, y = iris
+    X, y = X[y < 2], y[y < 2]
+    tuner = make_tuner(fast_mlp, "bayes").fit(X, y)
+    assert tuner.predict_proba(X).shape == (len(y), 2)
+    assert tuner.out_activation_ == "logistic"
+    assert tuner.score(X, y) > 0.95
+
+
+def test_pandas_input_keeps_feature_names(iris, fast_mlp):
+    """Check that a DataFrame's column names are kept and checked at predict time."""
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    tuner = make_tuner(fast_mlp).fit(frame, pd.Series(y))
+    assert list(tuner.feature_names_in_) == list(frame.columns)
+    np.testing.assert_array_equal(
+        tuner.predict(frame), tuner.best_estimator_.predict(X)
+    )
+    with pytest.raises(ValueError, match="feature names"):
+        tuner.predict(frame[frame.columns[::-1]])
+
+
+def test_pipeline_and_nested_cross_validation(iris, fast_mlp):
+    """Check that the tuner works inside a Pipeline and cross_validate."""
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), make_tuner(fast_mlp, "random", n_iter=2))
+    scores = cross_validate(pipe, X, y, cv=3, return_estimator=True)
+    assert scores["test_score"].mean() > 0.8
+    assert all(p[-1].best_params_ for p in scores["estimator"])
+    assert cross_val_score(make_tuner(fast_mlp, n_iter=2), X, y, cv=2).mean() > 0.8
+
+
+def test_grid_search_over_tuner(iris, fast_mlp):
+    """Check that the tuner's own parameters can be searched by GridSearchCV."""
+    X, y = iris
+    outer = GridSearchCV(make_tuner(fast_mlp, "random"), {"n_iter": [1, 2]}, cv=2)
+    outer.fit(X, y)
+    assert outer.best_params_["n_iter"] in (1, 2)
+    assert (
+        len(outer.best_estimator_.cv_results_["params"]) == outer.best_params_["n_iter"]
+    )
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_pickle_and_joblib_round_trip(iris, fast_mlp, tmp_path, search):
+    """Check that a pickled or joblib-dumped tuner predicts identically."""
+    X, y = iris
+    tuner = make_tuner(
+        fast_mlp, search, param_space={"hidden_layer_sizes": [(4,), (6, 3)]}, n_iter=2
+    ).fit(X, y)
+    unpickled = pickle.loads(pickle.dumps(tuner))
+    joblib.dump(tuner, tmp_path / "tuner.joblib")
+    loaded = joblib.load(tmp_path / "tuner.joblib")
+    for copy_ in (unpickled, loaded):
+        np.testing.assert_array_equal(copy_.predict_proba(X), tuner.predict_proba(X))
+        assert copy_.best_params_ == tuner.best_params_
+
+
+def test_clone_keeps_params_and_drops_fit(iris, fast_mlp):
+    """Check that clone gives an unfitted tuner with equal parameters."""
+    X, y = iris
+    tuner = make_tuner(fast_mlp).fit(X, y)
+    cloned = clone(tuner)
+    assert cloned.get_params()["param_space"] == tuner.get_params()["param_space"]
+    assert not hasattr(cloned, "search_")
+
+
+class _WeightCheckingMLP(MLPClassifier):
+    """An MLP that refuses to be fitted without sample weights of the right length."""
+
+    def fit(self, X, y, sample_weight=None):
+        assert sample_weight is not None, "sample_weight did not reach this fit"
+        assert len(sample_weight) == len(X)
+        self.weight_sum_ = float(np.sum(sample_weight))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.skipif(
+    not has_fit_parameter(MLPClassifier(), "sample_weight"),
+    reason="the installed scikit-learn's MLPClassifier.fit takes no sample_weight",
+)
+@pytest.mark.parametrize("search", SEARCHES)
+def test_sample_weight_reaches_every_fit(iris, search):
+    """Check that sample_weight is sliced to every CV fit and to the refit."""
+    X, y = iris
+    mlp = _WeightCheckingMLP(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=100)
+    tuner = make_tuner(mlp, search, param_space={"alpha": [1e-3, 1e-1]}, n_iter=2)
+    tuner.set_params(error_score="raise")
+    weights = np.linspace(0.5, 1.5, len(y))
+    tuner.fit(X, y, sample_weight=weights)
+    assert tuner.best_estimator_.weight_sum_ == pytest.approx(weights.sum())
+
+
+class _NoWeightClassifier(MLPClassifier):
+    """An MLP whose fit, like scikit-learn < 1.7's, takes no sample_weight."""
+
+    def fit(self, X, y):
+        return super().fit(X, y)
+
+
+def test_sample_weight_unsupported_is_refused_before_fitting(iris):
+    """Check that sample_weight for an estimator that cannot take it fails early."""
+    X, y = iris
+    tuner = make_tuner(_NoWeightClassifier(), "grid")
+    with pytest.raises(TypeError, match=r"_NoWeightClassifier\.fit does not accept it"):
+        tuner.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not hasattr(tuner, "search_")
+
+
+def test_groups_reach_the_splitter(iris, fast_mlp):
+    """Check that groups given to fit reach a group-aware CV splitter."""
+    X, y = iris
+    groups = np.arange(len(y)) % 3
+    tuner = make_tuner(fast_mlp, cv=GroupKFold(n_splits=3)).fit(X, y, groups=groups)
+    assert tuner.n_splits_ == 3
+
+
+X_BAD_NAN = np.array([[0.0, 1.0], [np.nan, 1.0], [1.0, 0.0], [1.0, 1.0]])
+X_BAD_INF = np.array([[0.0, 1.0], [np.inf, 1.0], [1.0, 0.0], [1.0, 1.0]])
+X_OK = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [1.0, 2.0]] * 3)
+Y_OK = np.array([0, 1, 0, 1] * 3)
+
+
+@pytest.mark.parametrize(
+    ("params", "X", "y", "err_type", "match"),
+    [
+        ({}, X_BAD_NAN, Y_OK[:4], ValueError, "Input X contains NaN"),
+        ({}, X_BAD_INF, Y_OK[:4], ValueError, "Input X contains infinity"),
+        ({}, X_OK, np.zeros(12), ValueError, r"at least 2 classes in y; got 1 class"),
+        ({}, X_OK, np.linspace(0, 1, 12), ValueError, "Unknown label type: continuous"),
+        ({"n_iter": 0}, X_OK, Y_OK, ValueError, "'n_iter' parameter.*Got 0 instead"),
+        ({"search": "genetic"}, X_OK, Y_OK, ValueError, "'search' parameter.*genetic"),
+        ({"n_grid_points": 1}, X_OK, Y_OK, ValueError, "'n_grid_points' parameter"),
+        ({"scoring": "acc"}, X_OK, Y_OK, ValueError, "'scoring' parameter"),
+        (
+            {"param_space": {"learning_rate_int": [0.1]}},
+            X_OK,
+            Y_OK,
+            ValueError,
+            r"key 'learning_rate_int'.*Did you mean 'learning_rate_init'",
+        ),
+        ({"param_space": {"alpha": []}}, X_OK, Y_OK, ValueError, "empty list"),
+        ({"param_space": {"alpha": (1.0, 0.1)}}, X_OK, Y_OK, ValueError, "low < high"),
+        (
+            {"param_space": {"alpha": (0.0, 1.0, "log-uniform")}},
+            X_OK,
+            Y_OK,
+            ValueError,
+            "needs low > 0",
+        ),
+        (
+            {"param_space": {"alpha": (0.1, 1.0, "loguniform")}},
+            X_OK,
+            Y_OK,
+            ValueError,
+            "prior 'loguniform'",
+        ),
+        (
+            {
+                "search": "bayes",
+                "n_iter": 1,
+                "param_space": [{"alpha": [1]}, {"tol": [1]}],
+            },
+            X_OK,
+            Y_OK,
+            ValueError,
+            "n_iter must be at least 2",
+        ),
+    ],
+)
+def test_bad_input_fails_before_any_fit(params, X, y, err_type, match):
+    """Check that bad data or parameters fail with a clear message before fitting."""
+    estimator = _NeverFitted()
+    tuner = TunedMLPClassifier(estimator, cv=2, **params)
+    with pytest.raises(err_type, match=match):
+        tuner.fit(X, y)
+    assert not hasattr(tuner, "search_")
+
+
+class _NeverFitted(MLPClassifier):
+    """An MLP whose fit must not be reached: the tuner should fail first."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("fit was reached before the bad input was caught")
+
+
+def test_default_space_on_foreign_estimator_says_so(iris):
+    """Check that a default space an estimator lacks asks for a param_space."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = iris
+    with pytest.raises(ValueError, match=r"default param_space \(give a param_space"):
+        TunedMLPClassifier(LogisticRegression()).fit(X, y)
+
+
+def test_score_uses_the_search_metric(iris, fast_mlp):
+    """Check that score measures what the search maximised, not plain accuracy."""
+    from sklearn.metrics import get_scorer
+
+    X, y = iris
+    tuner = make_tuner(fast_mlp, scoring="neg_log_loss").fit(X, y)
+    expected = get_scorer("neg_log_loss")(tuner.best_estimator_, X, y)
+    assert tuner.score(X, y) == pytest.approx(expected)
+    assert tuner.score(X, y) < 0
