@@ -509,7 +509,7 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
     ... ).fit(X, y)
     >>> clf.best_params_
     {'alpha': ...}
-    >>> round(clf.best_score_, 2)
+    >>> print(f"{clf.best_score_:.2f}")
     0.9...
     >>> [w.shape for w in clf.coefs_]
     [(4, 10), (10, 3)]
