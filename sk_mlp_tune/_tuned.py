@@ -133,8 +133,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             return clone(self.estimator)
         template = self._default_estimator()
         if _routing_enabled():
-            # Nobody else can request sample_weight for a model we create.
+            # Nobody else can request sample_weight for a model we create;
+            # weights that shape the fit should shape its score too.
             template.set_fit_request(sample_weight=True)
+            template.set_score_request(sample_weight=True)
         return template
 
     def _make_search(self):

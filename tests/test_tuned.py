@@ -492,3 +492,39 @@ def test_score_uses_the_search_metric(iris, fast_mlp):
     expected = get_scorer("neg_log_loss")(tuner.best_estimator_, X, y)
     assert tuner.score(X, y) == pytest.approx(expected)
     assert tuner.score(X, y) < 0
+
+
+@pytest.mark.skipif(
+    not has_fit_parameter(MLPClassifier(), "sample_weight"),
+    reason="the installed scikit-learn's MLPClassifier.fit takes no sample_weight",
+)
+def test_metadata_routing_reaches_requesting_estimator(iris):
+    """Check that with routing enabled, sample_weight reaches fits that request it."""
+    from sklearn import config_context
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.metrics import accuracy_score
+
+    X, y = iris
+    weights = np.linspace(0.5, 1.5, len(y))
+    with config_context(enable_metadata_routing=True):
+        mlp = _WeightCheckingMLP(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=50)
+        tuner = make_tuner(mlp, param_space={"alpha": [1e-3]}, error_score="raise")
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            tuner.fit(X, y, sample_weight=weights)
+
+        mlp.set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
+        tuner.set_params(estimator=mlp)
+        scaler = StandardScaler().set_fit_request(sample_weight=False)
+        pipe = make_pipeline(scaler, tuner)
+        pipe.fit(X, y, sample_weight=weights)
+        assert pipe[-1].best_estimator_.weight_sum_ == pytest.approx(weights.sum())
+
+        # The default MLP cannot be reached to ask, so it requests by itself.
+        default = TunedMLPClassifier(
+            param_space={"alpha": [1e-3]}, search="grid", cv=2, random_state=0
+        )
+        routing = default.get_metadata_routing()
+        assert routing.consumes("fit", ["sample_weight"]) == {"sample_weight"}
+        default.fit(X, y, sample_weight=weights)
+        weighted = accuracy_score(y, default.predict(X), sample_weight=weights)
+        assert default.score(X, y, sample_weight=weights) == pytest.approx(weighted)
