@@ -1,8 +1,15 @@
 """Self-tuning scikit-learn MLP estimators."""
 
+from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._space import default_param_space
 from ._tuned import TunedMLPClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["TunedMLPClassifier", "__version__", "default_param_space"]
+__all__ = [
+    "DropoutMLPClassifier",
+    "DropoutMLPRegressor",
+    "TunedMLPClassifier",
+    "__version__",
+    "default_param_space",
+]

@@ -3,10 +3,65 @@
 scikit-learn does not promise that these stay where they are; keeping every
 such import here means a scikit-learn upgrade that moves one breaks this
 module, with a clear traceback, and nothing else.
+
+The MLP internals that dropout relies on are optional: when they are missing
+or have changed shape, ``MLP_INTERNALS`` is None and only ``dropout > 0``
+refuses to run; everything else keeps working.
 """
+
+import inspect
+from types import SimpleNamespace
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _routing_enabled
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context", "_routing_enabled"]
+__all__ = [
+    "DROPOUT_TESTED_SKLEARN",
+    "MLP_INTERNALS",
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "_fit_context",
+    "_routing_enabled",
+]
+
+# The scikit-learn versions whose MLP training pass the dropout subclass was
+# written against and checked with finite-difference gradients.
+DROPOUT_TESTED_SKLEARN = "1.7 to 1.9"
+
+_EXPECTED_BACKPROP = [
+    "self",
+    "X",
+    "y",
+    "sample_weight",
+    "activations",
+    "deltas",
+    "coef_grads",
+    "intercept_grads",
+]
+
+
+def _load_mlp_internals():
+    try:
+        from sklearn.neural_network._base import (
+            ACTIVATIONS,
+            DERIVATIVES,
+            LOSS_FUNCTIONS,
+        )
+        from sklearn.neural_network._multilayer_perceptron import (
+            BaseMultilayerPerceptron,
+        )
+    except ImportError:
+        return None
+    backprop = getattr(BaseMultilayerPerceptron, "_backprop", None)
+    if backprop is None or list(inspect.signature(backprop).parameters) != (
+        _EXPECTED_BACKPROP
+    ):
+        return None
+    return SimpleNamespace(
+        activations=ACTIVATIONS, derivatives=DERIVATIVES, loss_functions=LOSS_FUNCTIONS
+    )
+
+
+MLP_INTERNALS = _load_mlp_internals()

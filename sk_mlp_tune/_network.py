@@ -1,0 +1,478 @@
+"""scikit-learn's MLPs plus dropout and architecture shorthands.
+
+scikit-learn will not add dropout to its MLPs (its FAQ: the module takes bug
+fixes only), which also keeps the internals these subclasses build on
+stable. The only training-time override is ``_backprop``, which draws a
+dropout mask per mini-batch; with ``dropout=0`` it is the parent's, so
+results are identical to the parent class.
+"""
+
+import numbers
+from typing import ClassVar
+
+import numpy as np
+import sklearn
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ._compat import DROPOUT_TESTED_SKLEARN, MLP_INTERNALS, Interval, StrOptions
+
+# A funnel halves the width at each layer, but never below this many units
+# (or the first layer's width, if smaller): narrower layers lose information
+# faster than they save time.
+FUNNEL_FLOOR = 8
+
+# scikit-learn's own default architecture, used when nothing says otherwise.
+_PARENT_DEFAULT_SIZES = (100,)
+
+_DROPOUT_CONSTRAINTS = {
+    "hidden_layer_sizes": [
+        "array-like",
+        Interval(numbers.Integral, 1, None, closed="left"),
+        None,
+    ],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "n_hidden_layers": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "n_neurons": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "layer_shape": [StrOptions({"constant", "funnel"})],
+}
+
+
+def architecture(n_hidden_layers, n_neurons, layer_shape="constant"):
+    """Return the hidden layer sizes that the architecture shorthands describe.
+
+    Parameters
+    ----------
+    n_hidden_layers : int
+        Number of hidden layers.
+    n_neurons : int
+        Width of the first hidden layer.
+    layer_shape : {"constant", "funnel"}, default="constant"
+        ``"constant"`` keeps every layer ``n_neurons`` wide; ``"funnel"``
+        halves the width at each layer, never below ``FUNNEL_FLOOR`` (8)
+        units or ``n_neurons`` if that is smaller.
+
+    Returns
+    -------
+    hidden_layer_sizes : tuple of int
+        One width per hidden layer.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune._network import architecture
+    >>> architecture(3, 128, "funnel")
+    (128, 64, 32)
+    >>> architecture(3, 16, "funnel")
+    (16, 8, 8)
+    >>> architecture(2, 50)
+    (50, 50)
+    """
+    if layer_shape == "constant":
+        return (n_neurons,) * n_hidden_layers
+    floor = min(n_neurons, FUNNEL_FLOOR)
+    return tuple(max(n_neurons >> depth, floor) for depth in range(n_hidden_layers))
+
+
+class _DropoutMLPMixin:
+    """Dropout and architecture shorthands for a scikit-learn MLP subclass."""
+
+    def _resolve_hidden_layer_sizes(self):
+        shorthand = self.n_hidden_layers is not None or self.n_neurons is not None
+        if shorthand and self.hidden_layer_sizes is not None:
+            raise ValueError(
+                f"{type(self).__name__} got both hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r} and n_hidden_layers="
+                f"{self.n_hidden_layers!r}, n_neurons={self.n_neurons!r}; describe "
+                "the architecture one way: set hidden_layer_sizes=None to use the "
+                "shorthands, or n_hidden_layers=None and n_neurons=None."
+            )
+        if shorthand:
+            return architecture(
+                self.n_hidden_layers or 1,
+                self.n_neurons or _PARENT_DEFAULT_SIZES[0],
+                self.layer_shape,
+            )
+        if self.layer_shape != "constant":
+            raise ValueError(
+                f"layer_shape={self.layer_shape!r} shapes the layers that "
+                "n_hidden_layers and n_neurons describe, but neither is set; set "
+                "them, or leave layer_shape='constant' with hidden_layer_sizes."
+            )
+        sizes = self.hidden_layer_sizes
+        if sizes is None:
+            return _PARENT_DEFAULT_SIZES
+        if isinstance(sizes, numbers.Integral):
+            return (int(sizes),)
+        return tuple(int(size) for size in sizes)
+
+    def _check_dropout(self):
+        if self.dropout == 0:
+            return
+        if MLP_INTERNALS is None:
+            raise RuntimeError(
+                f"dropout={self.dropout!r} needs the training internals of "
+                f"scikit-learn's MLP as in scikit-learn {DROPOUT_TESTED_SKLEARN}; "
+                f"the installed scikit-learn {sklearn.__version__} differs. Install "
+                f"a version from {DROPOUT_TESTED_SKLEARN}, or use dropout=0."
+            )
+        if self.solver == "lbfgs":
+            raise ValueError(
+                f"dropout={self.dropout!r} needs a stochastic solver, but "
+                "solver='lbfgs' is a full-batch line search that a random mask at "
+                "every evaluation would mislead. Use solver='adam' or 'sgd', or "
+                "dropout=0."
+            )
+
+    def _fit(self, *args, **kwargs):
+        sizes = self._resolve_hidden_layer_sizes()
+        self._check_dropout()
+        # The parent reads hidden_layer_sizes inside _fit; lend it the resolved
+        # tuple for the call and give the user's value back whatever happens.
+        declared = self.hidden_layer_sizes
+        self.hidden_layer_sizes = sizes
+        try:
+            fitted = super()._fit(*args, **kwargs)
+        finally:
+            self.hidden_layer_sizes = declared
+        self.hidden_layer_sizes_ = sizes
+        return fitted
+
+    def _backprop(
+        self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads
+    ):
+        """Compute the loss and its gradients on one batch, with dropout.
+
+        Each hidden unit is zeroed with probability ``dropout`` and the kept
+        ones are scaled by ``1 / (1 - dropout)`` (inverted dropout), so that
+        prediction, which does not pass through here, needs no rescaling.
+        """
+        if self.dropout == 0:
+            return super()._backprop(
+                X, y, sample_weight, activations, deltas, coef_grads, intercept_grads
+            )
+        keep = 1.0 - self.dropout
+        hidden_activation = MLP_INTERNALS.activations[self.activation]
+        output = self.n_layers_ - 2
+
+        # Forward, masking every hidden layer with a fresh mask.
+        masks = [None] * (output + 1)
+        for layer in range(output + 1):
+            z = safe_sparse_dot(activations[layer], self.coefs_[layer])
+            z += self.intercepts_[layer]
+            activations[layer + 1] = z
+            if layer < output:
+                hidden_activation(z)
+                kept = self._random_state.uniform(size=z.shape) < keep
+                masks[layer + 1] = kept.astype(z.dtype) / z.dtype.type(keep)
+                z *= masks[layer + 1]
+        MLP_INTERNALS.activations[self.out_activation_](activations[-1])
+
+        loss_name = self.loss
+        if loss_name == "log_loss" and self.out_activation_ == "logistic":
+            loss_name = "binary_log_loss"
+        loss = MLP_INTERNALS.loss_functions[loss_name](
+            y, activations[-1], sample_weight
+        )
+        sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
+        squared_weights = sum(np.dot(c.ravel(), c.ravel()) for c in self.coefs_)
+        loss += (0.5 * self.alpha) * squared_weights / sw_sum
+
+        # Backward. The output delta is the canonical-link one, as the parent's.
+        deltas[output] = activations[-1] - y
+        if sample_weight is not None:
+            deltas[output] *= sample_weight.reshape(-1, 1)
+        self._compute_loss_grad(
+            output, sw_sum, activations, deltas, coef_grads, intercept_grads
+        )
+        derivative = MLP_INTERNALS.derivatives[self.activation]
+        for layer in range(output, 0, -1):
+            deltas[layer - 1] = safe_sparse_dot(deltas[layer], self.coefs_[layer].T)
+            # Dropped units pass no gradient; kept ones carry the 1/keep scale.
+            deltas[layer - 1] *= masks[layer]
+            # The derivative is a function of the unmasked activation, which
+            # is the masked one times keep wherever the unit was kept.
+            derivative(activations[layer] * keep, deltas[layer - 1])
+            self._compute_loss_grad(
+                layer - 1, sw_sum, activations, deltas, coef_grads, intercept_grads
+            )
+        return loss, coef_grads, intercept_grads
+
+
+_EXTRA_PARAMETERS_DOC = """
+    dropout : float in [0, 1), default=0.0
+        Probability that each hidden unit is zeroed during training, with a
+        fresh mask per mini-batch drawn from ``random_state``. Kept units are
+        scaled by ``1 / (1 - dropout)``, so prediction is unchanged. Needs a
+        stochastic solver (``"adam"`` or ``"sgd"``).
+
+    n_hidden_layers : int >= 1, default=None
+        Number of hidden layers. With ``n_neurons`` (either may be left
+        None: 1 layer, 100 neurons), describes the architecture instead of
+        ``hidden_layer_sizes``, which must then be None.
+
+    n_neurons : int >= 1, default=None
+        Width of the first hidden layer; see ``layer_shape``.
+
+    layer_shape : {"constant", "funnel"}, default="constant"
+        ``"constant"``: every hidden layer has ``n_neurons`` units.
+        ``"funnel"``: each layer has half the units of the previous one,
+        never fewer than 8 (or ``n_neurons`` if smaller); 3 layers of 128
+        give 128-64-32.
+"""
+
+
+class DropoutMLPClassifier(_DropoutMLPMixin, MLPClassifier):
+    """Multi-layer perceptron classifier with dropout and architecture shorthands.
+
+    :class:`~sklearn.neural_network.MLPClassifier` with every one of its
+    parameters, plus ``dropout`` and a way to describe the architecture as
+    scalars (``n_hidden_layers``, ``n_neurons``, ``layer_shape``) that any
+    search strategy can tune. With ``dropout=0`` it fits exactly the same
+    network as its parent.
+
+    Read more in the :ref:`User Guide <architecture>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=None
+        The number of neurons in each hidden layer. None means (100,) unless
+        ``n_hidden_layers`` or ``n_neurons`` is set.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation function of the hidden layers.
+    {extra}
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, n_iter_no_change, max_fun
+        As in :class:`~sklearn.neural_network.MLPClassifier`.
+
+    Attributes
+    ----------
+    hidden_layer_sizes_ : tuple of int
+        The hidden layer sizes the network was built with.
+
+    classes_, loss_, best_loss_, loss_curve_, validation_scores_, \
+best_validation_score_, t_, coefs_, intercepts_, n_features_in_, \
+feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
+        As in :class:`~sklearn.neural_network.MLPClassifier`.
+
+    See Also
+    --------
+    DropoutMLPRegressor : The same for regression.
+    TunedMLPClassifier : Tunes these hyperparameters by cross-validation.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_mlp_tune import DropoutMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = DropoutMLPClassifier(
+    ...     n_hidden_layers=3, n_neurons=32, layer_shape="funnel", dropout=0.1,
+    ...     max_iter=300, random_state=0,
+    ... ).fit(X, y)
+    >>> clf.hidden_layer_sizes_
+    (32, 16, 8)
+    >>> print(f"{clf.score(X, y):.2f}")
+    0.9...
+    """
+
+    __doc__ = __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip())
+
+    _parameter_constraints: ClassVar[dict] = {
+        **MLPClassifier._parameter_constraints,
+        **_DROPOUT_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=None,
+        activation="relu",
+        *,
+        dropout=0.0,
+        n_hidden_layers=None,
+        n_neurons=None,
+        layer_shape="constant",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+        self.dropout = dropout
+        self.n_hidden_layers = n_hidden_layers
+        self.n_neurons = n_neurons
+        self.layer_shape = layer_shape
+
+
+class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
+    """Multi-layer perceptron regressor with dropout and architecture shorthands.
+
+    :class:`~sklearn.neural_network.MLPRegressor` with every one of its
+    parameters, plus ``dropout`` and a way to describe the architecture as
+    scalars (``n_hidden_layers``, ``n_neurons``, ``layer_shape``) that any
+    search strategy can tune. With ``dropout=0`` it fits exactly the same
+    network as its parent.
+
+    Read more in the :ref:`User Guide <architecture>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=None
+        The number of neurons in each hidden layer. None means (100,) unless
+        ``n_hidden_layers`` or ``n_neurons`` is set.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation function of the hidden layers.
+    {extra}
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        The loss minimised ("poisson" from scikit-learn 1.7 on).
+
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, n_iter_no_change, max_fun
+        As in :class:`~sklearn.neural_network.MLPRegressor`.
+
+    Attributes
+    ----------
+    hidden_layer_sizes_ : tuple of int
+        The hidden layer sizes the network was built with.
+
+    loss_, best_loss_, loss_curve_, validation_scores_, \
+best_validation_score_, t_, coefs_, intercepts_, n_features_in_, \
+feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
+        As in :class:`~sklearn.neural_network.MLPRegressor`.
+
+    See Also
+    --------
+    DropoutMLPClassifier : The same for classification.
+    TunedMLPRegressor : Tunes these hyperparameters by cross-validation.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_mlp_tune import DropoutMLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
+    >>> reg = DropoutMLPRegressor(
+    ...     n_hidden_layers=2, n_neurons=64, dropout=0.1, learning_rate_init=0.01,
+    ...     max_iter=500, random_state=0,
+    ... ).fit(X, y)
+    >>> reg.hidden_layer_sizes_
+    (64, 64)
+    >>> print(f"{reg.score(X, y):.2f}")
+    0.9...
+    """
+
+    __doc__ = __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip())
+
+    _parameter_constraints: ClassVar[dict] = {
+        **MLPRegressor._parameter_constraints,
+        **_DROPOUT_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=None,
+        activation="relu",
+        *,
+        dropout=0.0,
+        n_hidden_layers=None,
+        n_neurons=None,
+        layer_shape="constant",
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+        # Set here rather than passed up: scikit-learn < 1.7's MLPRegressor
+        # takes no loss argument (it always used the squared error).
+        self.loss = loss
+        self.dropout = dropout
+        self.n_hidden_layers = n_hidden_layers
+        self.n_neurons = n_neurons
+        self.layer_shape = layer_shape
