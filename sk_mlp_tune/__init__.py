@@ -2,7 +2,7 @@
 
 from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._space import default_param_space
-from ._tuned import TunedMLPClassifier
+from ._tuned import TunedMLPClassifier, TunedMLPRegressor
 
 __version__ = "0.1.0.dev0"
 
@@ -10,6 +10,7 @@ __all__ = [
     "DropoutMLPClassifier",
     "DropoutMLPRegressor",
     "TunedMLPClassifier",
+    "TunedMLPRegressor",
     "__version__",
     "default_param_space",
 ]

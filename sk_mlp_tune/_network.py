@@ -476,3 +476,31 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         self.n_hidden_layers = n_hidden_layers
         self.n_neurons = n_neurons
         self.layer_shape = layer_shape
+
+
+def check_architecture_space(estimator, subspaces):
+    """Refuse a space whose architecture shorthands the estimator would reject.
+
+    Searching ``n_hidden_layers`` or ``n_neurons`` on an estimator that also
+    sets ``hidden_layer_sizes`` would make every candidate fail; say so before
+    any fit.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The template of the search.
+    subspaces : list of dict
+        The resolved space.
+    """
+    fixed_sizes = estimator.get_params().get("hidden_layer_sizes")
+    if not isinstance(estimator, _DropoutMLPMixin) or fixed_sizes is None:
+        return
+    for subspace in subspaces:
+        shorthands = sorted({"n_hidden_layers", "n_neurons"} & set(subspace))
+        if shorthands and "hidden_layer_sizes" not in subspace:
+            raise ValueError(
+                f"The search space sets {' and '.join(shorthands)}, but the "
+                f"estimator has hidden_layer_sizes={fixed_sizes!r}, and a network "
+                "can be described only one way. Give the estimator "
+                "hidden_layer_sizes=None, or search hidden_layer_sizes instead."
+            )

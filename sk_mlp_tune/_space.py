@@ -261,54 +261,98 @@ def to_distributions(subspaces):
     ]
 
 
-# The learning rate, the architecture, the L2 penalty, the batch size and the
-# activation are what decide whether an MLP learns well; the bounds bracket the
-# values that work on small to medium tabular and image data.
-_DEFAULT_HIDDEN_LAYER_SIZES = [
-    (16,),
-    (64,),
-    (256,),
-    (64, 32),
-    (128, 64),
-    (256, 128),
-    (128, 64, 32),
-    (256, 128, 64),
-]
+# The learning rate, the architecture, dropout, the L2 penalty, the batch size
+# and the activation decide whether an MLP learns well; the bounds bracket the
+# values that work on small to medium tabular and image data. Architecture is
+# searched as scalars (depth, width, shape), which every strategy can search.
+_DEFAULT_SPACE = {
+    "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
+    "n_hidden_layers": (1, 3),
+    "n_neurons": (16, 256, "log-uniform"),
+    "layer_shape": ["constant", "funnel"],
+    "dropout": (0.0, 0.5),
+    "alpha": (1e-6, 1e-1, "log-uniform"),
+    "batch_size": (32, 256, "log-uniform"),
+    "activation": ["relu", "tanh"],
+}
 
 # A grid over every default dimension would have thousands of candidates, so
-# the grid fixes the batch size (the estimator's default) and keeps the two or
-# three values per dimension that matter most: 2 * 3 * 2 * 2 = 24 candidates.
+# the grid keeps two values of the dimensions that matter most and leaves the
+# rest at the estimator's values (alpha, batch size; funnel-shaped layers):
+# 2 ** 5 = 32 candidates.
 _DEFAULT_GRID = {
+    "learning_rate_init": [1e-3, 1e-2],
+    "n_hidden_layers": [1, 3],
+    "n_neurons": [64, 256],
+    "layer_shape": ["funnel"],
+    "dropout": [0.0, 0.2],
+    "activation": ["relu", "tanh"],
+}
+
+# For a plain scikit-learn MLP, which has neither dropout nor the shorthands,
+# the architecture is a choice among tuples spanning the same depths and widths.
+_PLAIN_MLP_SPACE = {
+    "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
+    "hidden_layer_sizes": [
+        (16,),
+        (64,),
+        (256,),
+        (64, 32),
+        (128, 64),
+        (256, 128),
+        (128, 64, 32),
+        (256, 128, 64),
+    ],
+    "alpha": (1e-6, 1e-1, "log-uniform"),
+    "batch_size": (32, 256, "log-uniform"),
+    "activation": ["relu", "tanh"],
+}
+_PLAIN_MLP_GRID = {
     "learning_rate_init": [1e-3, 1e-2],
     "hidden_layer_sizes": [(64,), (256,), (128, 64, 32)],
     "alpha": [1e-5, 1e-2],
     "activation": ["relu", "tanh"],
 }
 
+_NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
 
-def default_param_space(search="bayes"):
+
+def default_param_space(search="bayes", estimator=None):
     """Return the default search space of the tuned MLP estimators.
 
-    For ``"random"`` and ``"bayes"`` search the space is::
+    For ``"random"`` and ``"bayes"`` search, and the default
+    :class:`~sk_mlp_tune.DropoutMLPClassifier` /
+    :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is::
 
         {
             "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
-            "hidden_layer_sizes": [(16,), (64,), (256,), (64, 32), (128, 64),
-                                   (256, 128), (128, 64, 32), (256, 128, 64)],
+            "n_hidden_layers": (1, 3),
+            "n_neurons": (16, 256, "log-uniform"),
+            "layer_shape": ["constant", "funnel"],
+            "dropout": (0.0, 0.5),
             "alpha": (1e-6, 1e-1, "log-uniform"),
             "batch_size": (32, 256, "log-uniform"),
             "activation": ["relu", "tanh"],
         }
 
-    For ``"grid"`` search a full grid of that space would have thousands of
-    candidates, so the default grid keeps two or three well-spread values of
-    the learning rate, the architecture, ``alpha`` and the activation, and
-    leaves the batch size at the estimator's value: 24 candidates.
+    For ``"grid"`` search, a full grid of that space would have thousands of
+    candidates, so the default grid takes two values of the learning rate
+    (1e-3, 1e-2), the depth (1, 3), the width (64, 256), dropout (0, 0.2)
+    and the activation, with funnel-shaped layers and the estimator's
+    ``alpha`` and batch size: 32 candidates.
+
+    For an estimator without dropout and the architecture shorthands, such as
+    scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, the
+    architecture is instead a choice among eight ``hidden_layer_sizes``
+    tuples of one to three layers of 16 to 256 neurons (128-64-32 among
+    them), and there is no dropout; its default grid has 24 candidates.
 
     Parameters
     ----------
     search : {"grid", "random", "bayes"}, default="bayes"
         The strategy the space is for.
+    estimator : estimator instance, default=None
+        The estimator the space is for; None means the default dropout MLPs.
 
     Returns
     -------
@@ -317,22 +361,25 @@ def default_param_space(search="bayes"):
 
     Examples
     --------
+    >>> from sklearn.neural_network import MLPClassifier
     >>> from sk_mlp_tune import default_param_space
     >>> space = default_param_space()
-    >>> space["alpha"]
-    (1e-06, 0.1, 'log-uniform')
-    >>> space["activation"] = ["relu"]   # a modified copy, e.g. for param_space
+    >>> space["n_neurons"]
+    (16, 256, 'log-uniform')
+    >>> space["dropout"] = (0.0, 0.2)   # a modified copy, e.g. for param_space
+    >>> sorted(default_param_space("grid", MLPClassifier()))
+    ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
     """
-    if search == "grid":
-        return {name: list(values) for name, values in _DEFAULT_GRID.items()}
-    if search not in ("random", "bayes"):
+    if search not in ("grid", "random", "bayes"):
         raise ValueError(
             f"search must be one of 'grid', 'random' or 'bayes'; got {search!r}."
         )
-    return {
-        "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
-        "hidden_layer_sizes": list(_DEFAULT_HIDDEN_LAYER_SIZES),
-        "alpha": (1e-6, 1e-1, "log-uniform"),
-        "batch_size": (32, 256, "log-uniform"),
-        "activation": ["relu", "tanh"],
-    }
+    plain = estimator is not None and not _NETWORK_PARAMETERS <= set(
+        estimator.get_params()
+    )
+    if search == "grid":
+        space = _PLAIN_MLP_GRID if plain else _DEFAULT_GRID
+    else:
+        space = _PLAIN_MLP_SPACE if plain else _DEFAULT_SPACE
+    # Copies, so that editing the result cannot change the defaults.
+    return {name: list(v) if isinstance(v, list) else v for name, v in space.items()}

@@ -9,10 +9,10 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
+    RegressorMixin,
     clone,
 )
 from sklearn.metrics import get_scorer_names
-from sklearn.neural_network import MLPClassifier
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
@@ -20,6 +20,11 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._network import (
+    DropoutMLPClassifier,
+    DropoutMLPRegressor,
+    check_architecture_space,
+)
 from ._search import SEARCHES, build_search
 from ._space import default_param_space, resolve_space
 
@@ -151,11 +156,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
 
         if self.param_space is None:
-            space = default_param_space(self.search)
+            space = default_param_space(self.search, template)
             space_name = "the default param_space (give a param_space of your own)"
         else:
             space, space_name = self.param_space, "param_space"
         subspaces = resolve_space(space, template, name=space_name)
+        check_architecture_space(template, subspaces)
 
         return build_search(
             self.search,
@@ -174,8 +180,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             return_train_score=self.return_train_score,
         )
 
-    def _check_targets(self, y):
-        """Check ``y`` for the task and set the fitted attributes derived from it."""
+    def _validate_training_data(self, X, y):
+        """Validate ``X`` and ``y`` for the task; set attributes derived from them."""
+        raise NotImplementedError
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -200,8 +207,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             The fitted tuner.
         """
         search = self._make_search()
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"))
-        self._check_targets(y)
+        X, y = self._validate_training_data(X, y)
         if not _routing_enabled():
             _check_sample_weight_supported(search.estimator, fit_params)
 
@@ -312,30 +318,10 @@ def _check_sample_weight_supported(estimator, fit_params):
     )
 
 
-class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
-    """MLP classifier that tunes its own hyperparameters by cross-validation.
+_DEFAULT_MLP_SETTINGS = {"max_iter": 200, "early_stopping": True, "n_iter_no_change": 5}
 
-    The *parameters* of a neural network (its weights and biases) are learned
-    by ``fit``; its *hyperparameters* (learning rate, hidden layers and
-    neurons, batch size, L2 penalty, activation, ...) are set before. This
-    estimator searches the hyperparameters inside ``fit``, by grid, random or
-    Bayesian search with cross-validation, running candidates and folds in
-    parallel through joblib, then refits the best candidate on the whole data
-    and behaves like it: ``predict``, ``predict_proba``, ``coefs_`` and
-    ``intercepts_`` are those of ``best_estimator_``.
-
-    Read more in the :ref:`User Guide <tuning>`.
-
-    Parameters
-    ----------
-    estimator : classifier, default=None
-        The template each candidate is cloned from; the settings it has and
-        the space does not search are kept, e.g.
-        ``MLPClassifier(max_iter=300, early_stopping=True)``. Any classifier
-        with the parameters that ``param_space`` names will do. ``None``
-        means ``MLPClassifier(max_iter=200, early_stopping=True,
-        n_iter_no_change=5)``. The estimator given is never modified.
-
+# The parameters and attributes both tuned estimators share, in numpydoc.
+_SHARED_PARAMETERS = """
     param_space : dict or list of dict, default=None
         The hyperparameters to search. Each key is a parameter of
         ``estimator``; each value is
@@ -347,14 +333,17 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         - ``(low, high, "log-uniform")``: a range searched on a log scale;
         - a scikit-optimize ``Real``, ``Integer`` or ``Categorical``.
 
-        A list of dicts searches a union of sub-spaces. ``None`` means the
-        default space of :func:`~sk_mlp_tune.default_param_space`: the
-        learning rate (1e-4 to 1e-1, log), eight architectures of one to
-        three hidden layers of 16 to 256 neurons (128-64-32 among them),
-        ``alpha`` (1e-6 to 1e-1, log), ``batch_size`` (32 to 256, log) and the
+        A list of dicts searches a union of sub-spaces. ``None`` means
+        :func:`~sk_mlp_tune.default_param_space`: the learning rate (1e-4 to
+        1e-1, log), 1 to 3 hidden layers (``n_hidden_layers``) of 16 to 256
+        neurons (``n_neurons``, log) in a constant or funnel
+        (``layer_shape``) architecture, ``dropout`` (0 to 0.5), ``alpha``
+        (1e-6 to 1e-1, log), ``batch_size`` (32 to 256, log) and the
         activation (relu or tanh). For grid search the default is a grid of
-        24 candidates over the learning rate, architecture, ``alpha`` and
-        activation. The dict given is never modified.
+        32 candidates: two values each of the learning rate, depth, width,
+        dropout and activation. For a plain scikit-learn MLP the architecture
+        is searched as ``hidden_layer_sizes`` tuples instead. The dict given
+        is never modified.
 
     search : {"grid", "random", "bayes"}, default="bayes"
         How candidates are chosen: ``"grid"`` tries every combination with
@@ -372,17 +361,17 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
 
     n_grid_points : int, default=3
         Number of values each range is cut into for grid search. Ignored by
-        random and Bayesian search.
+        random and Bayesian search. A grid of more than 500 candidates warns.
 
     scoring : str, callable or None, default=None
         The metric maximised, as in
         :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means the
-        estimator's ``score`` (accuracy).
+        estimator's ``score`` ({default_metric}).
 
     cv : int, cross-validation generator or iterable, default=None
         The cross-validation splitting, as in
         :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means
-        5-fold stratified.
+        {default_cv}.
 
     refit : bool, default=True
         Whether to refit the best candidate on the whole data. With
@@ -403,9 +392,9 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
 
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of candidates and, when the estimator's own
-        ``random_state`` is None, the weight initialisation and batch
-        shuffling of every MLP fit. An int gives the same results for any
-        ``n_jobs``.
+        ``random_state`` is None, the weight initialisation, batch shuffling
+        and dropout masks of every MLP fit. An int gives the same results for
+        any ``n_jobs``.
 
     error_score : "raise" or float, default=np.nan
         The score given to a fit that fails; ``"raise"`` raises instead.
@@ -420,11 +409,13 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
 
     best_estimator_ : estimator
         The best candidate refitted on the whole data. Only with
-        ``refit=True``.
+        ``refit=True``; ``best_estimator_.hidden_layer_sizes_`` is the
+        architecture it was built with.
 
     best_params_ : dict
-        Hyperparameters of the best candidate, with their real values (tuples
-        for ``hidden_layer_sizes``).
+        Hyperparameters of the best candidate, as plain Python values, e.g.
+        ``{"n_hidden_layers": 3, "n_neurons": 128, "layer_shape": "funnel",
+        "dropout": 0.2, ...}``.
 
     best_score_ : float
         Mean cross-validated score of the best candidate.
@@ -445,10 +436,7 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
 
     refit_time_ : float
         Seconds spent refitting the best candidate. Only with ``refit=True``.
-
-    classes_ : ndarray of shape (n_classes,)
-        The class labels.
-
+{task_attributes}
     n_features_in_ : int
         Number of features seen during ``fit``.
 
@@ -488,11 +476,47 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         stopping.
 
     n_iter_ : int
-        Number of epochs the refitted best MLP ran.
+        Number of epochs the refitted best MLP ran."""
+
+
+def _fill_docstring(docstring, **task):
+    shared = _SHARED_PARAMETERS
+    for name, text in task.items():
+        shared = shared.replace("{" + name + "}", text)
+    return docstring.replace("{shared}", shared.strip())
+
+
+class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
+    """MLP classifier that tunes its own hyperparameters by cross-validation.
+
+    The *parameters* of a neural network (its weights and biases) are learned
+    by ``fit``; its *hyperparameters* (learning rate, hidden layers and
+    neurons, dropout, batch size, L2 penalty, activation, ...) are set
+    before. This estimator searches the hyperparameters inside ``fit``, by
+    grid, random or Bayesian search with cross-validation, running
+    candidates and folds in parallel through joblib, then refits the best
+    candidate on the whole data and behaves like it: ``predict``,
+    ``predict_proba``, ``coefs_`` and ``intercepts_`` are those of
+    ``best_estimator_``.
+
+    Read more in the :ref:`User Guide <tuning>`.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The template each candidate is cloned from; the settings it has and
+        the space does not search are kept, e.g.
+        ``MLPClassifier(max_iter=300, early_stopping=True)``. Any classifier
+        with the parameters that ``param_space`` names will do. ``None``
+        means ``DropoutMLPClassifier(max_iter=200, early_stopping=True,
+        n_iter_no_change=5)``. The estimator given is never modified.
+
+    {shared}
 
     See Also
     --------
-    sklearn.neural_network.MLPClassifier : The network being tuned.
+    TunedMLPRegressor : The same for regression.
+    DropoutMLPClassifier : The network tuned by default.
     sklearn.model_selection.GridSearchCV : Exhaustive search over a grid.
     sklearn.model_selection.RandomizedSearchCV : Search over random candidates.
 
@@ -517,10 +541,21 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
     [(4, 10), (10, 3)]
     """
 
-    def _default_estimator(self):
-        return MLPClassifier(max_iter=200, early_stopping=True, n_iter_no_change=5)
+    __doc__ = _fill_docstring(
+        __doc__,
+        default_metric="accuracy",
+        default_cv="5-fold stratified",
+        task_attributes="""
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+""",
+    )
 
-    def _check_targets(self, y):
+    def _default_estimator(self):
+        return DropoutMLPClassifier(**_DEFAULT_MLP_SETTINGS)
+
+    def _validate_training_data(self, X, y):
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"))
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
         if len(self.classes_) < 2:
@@ -529,6 +564,7 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
                 f"got 1 class, {self.classes_.tolist()}. A classifier cannot learn "
                 "from a single class: check that y is the target you meant."
             )
+        return X, y
 
     def score(self, X, y, **score_params):
         """Score the refitted best model with the metric the search maximised.
@@ -585,3 +621,89 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         """
         best = self._refitted_estimator("predict_log_proba")
         return best.predict_log_proba(self._validate_X(X))
+
+
+class TunedMLPRegressor(RegressorMixin, _BaseTunedMLP):
+    """MLP regressor that tunes its own hyperparameters by cross-validation.
+
+    The regression twin of :class:`TunedMLPClassifier`: the same search
+    strategies, search space and attributes, around
+    :class:`~sk_mlp_tune.DropoutMLPRegressor` by default, with R² as the
+    default metric. Like any MLP it learns best from standardised features
+    and a target of moderate scale (see
+    :class:`~sklearn.compose.TransformedTargetRegressor`).
+
+    Read more in the :ref:`User Guide <regressor>`.
+
+    Parameters
+    ----------
+    estimator : regressor, default=None
+        The template each candidate is cloned from; the settings it has and
+        the space does not search are kept, e.g.
+        ``MLPRegressor(max_iter=300, early_stopping=True)``. Any regressor
+        with the parameters that ``param_space`` names will do. ``None``
+        means ``DropoutMLPRegressor(max_iter=200, early_stopping=True,
+        n_iter_no_change=5)``. The estimator given is never modified.
+
+    {shared}
+
+    See Also
+    --------
+    TunedMLPClassifier : The same for classification.
+    DropoutMLPRegressor : The network tuned by default.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_mlp_tune import TunedMLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
+    >>> reg = TunedMLPRegressor(
+    ...     param_space={"learning_rate_init": (1e-3, 1e-1, "log-uniform"),
+    ...                  "n_neurons": [32, 64]},
+    ...     search="random", n_iter=3, cv=3, random_state=0,
+    ... ).fit(X, y / 100)
+    >>> sorted(reg.best_params_)
+    ['learning_rate_init', 'n_neurons']
+    >>> print(f"{reg.best_score_:.1f}")
+    0.9...
+    """
+
+    __doc__ = _fill_docstring(
+        __doc__, default_metric="R²", default_cv="5-fold", task_attributes=""
+    )
+
+    def _default_estimator(self):
+        return DropoutMLPRegressor(**_DEFAULT_MLP_SETTINGS)
+
+    def _validate_training_data(self, X, y):
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), y_numeric=True)
+        # y_numeric converts object arrays only; strings would fail in every fit.
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y; got dtype "
+                f"{y.dtype} (first value {y[0]!r}). For class labels, use "
+                "TunedMLPClassifier."
+            )
+        return X, y
+
+    def score(self, X, y, **score_params):
+        """Score the refitted best model with the metric the search maximised.
+
+        That is ``scoring`` (R² by default), so the result is on the same
+        scale as ``best_score_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True values for ``X``.
+        **score_params : dict
+            Passed to the scorer, e.g. ``sample_weight``.
+
+        Returns
+        -------
+        score : float
+            The score of ``best_estimator_`` on ``(X, y)``.
+        """
+        return self._score(X, y, **score_params)

@@ -1,16 +1,16 @@
 """scikit-learn's estimator checks, on one fast instance per search strategy."""
 
 import pytest
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_mlp_tune import TunedMLPClassifier
+from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor
 
 
-def _fast_tuner(search):
+def _fast_tuner(tuner, mlp, search):
     # Small enough to be quick, big enough to still learn the checks' toy data.
-    return TunedMLPClassifier(
-        MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
+    return tuner(
+        mlp(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
         param_space={"alpha": (1e-4, 1e-1, "log-uniform")},
         search=search,
         n_iter=2,
@@ -22,8 +22,15 @@ def _fast_tuner(search):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(
-    [_fast_tuner(search) for search in ("grid", "random", "bayes")]
+    [
+        _fast_tuner(tuner, mlp, search)
+        for tuner, mlp in (
+            (TunedMLPClassifier, MLPClassifier),
+            (TunedMLPRegressor, MLPRegressor),
+        )
+        for search in ("grid", "random", "bayes")
+    ]
 )
 def test_sklearn_compatible_estimator(estimator, check):
-    """Check that the tuner passes scikit-learn's estimator checks."""
+    """Check that the tuners pass scikit-learn's estimator checks."""
     check(estimator)

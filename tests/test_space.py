@@ -4,11 +4,11 @@ import copy
 
 import numpy as np
 import pytest
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_random_state
 from skopt.space import Categorical, Integer, Real
 
-from sk_mlp_tune import default_param_space
+from sk_mlp_tune import DropoutMLPClassifier, DropoutMLPRegressor, default_param_space
 from sk_mlp_tune._skopt import _Encoded, to_search_spaces
 from sk_mlp_tune._space import (
     Choice,
@@ -184,19 +184,34 @@ def test_to_search_spaces_encodes_tuples_and_shares_n_iter():
         to_search_spaces(subspaces, n_iter=1)
 
 
+ESTIMATORS = [DropoutMLPClassifier(), DropoutMLPRegressor(), MLP, MLPRegressor()]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("search", ["grid", "random", "bayes"])
-def test_default_param_space_is_valid_and_fresh(search):
-    """Check that the default space resolves on an MLP and each call is a new dict."""
-    space = default_param_space(search)
-    resolve_space(space, MLP)
+def test_default_param_space_is_valid_and_fresh(search, estimator):
+    """Check that the default space resolves on each MLP and is a new dict."""
+    space = default_param_space(search, estimator)
+    resolve_space(space, estimator)
     space["alpha"] = "changed"
-    assert default_param_space(search)["alpha"] != "changed"
+    assert default_param_space(search, estimator).get("alpha") != "changed"
 
 
-def test_default_grid_lies_in_default_space():
-    """Check that the default grid picks its values from the default ranges."""
-    (ranges,) = resolve_space(default_param_space("bayes"), MLP)
-    grid = default_param_space("grid")
+def test_default_param_space_searches_scalars_for_dropout_mlps():
+    """Check that the default architecture is scalars, and tuples for plain MLPs."""
+    space = default_param_space("bayes")
+    assert {"n_hidden_layers", "n_neurons", "layer_shape", "dropout"} <= set(space)
+    assert "hidden_layer_sizes" not in space
+    plain = default_param_space("bayes", MLP)
+    assert (128, 64, 32) in plain["hidden_layer_sizes"]
+    assert not {"n_hidden_layers", "dropout"} & set(plain)
+
+
+@pytest.mark.parametrize("estimator", [DropoutMLPClassifier(), MLP])
+def test_default_grid_lies_in_default_space(estimator):
+    """Check that the default grid is small and picks values from the ranges."""
+    (ranges,) = resolve_space(default_param_space("bayes", estimator), estimator)
+    grid = default_param_space("grid", estimator)
     n_candidates = np.prod([len(values) for values in grid.values()])
     assert n_candidates <= 36
     for name, values in grid.items():

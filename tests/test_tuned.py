@@ -1,6 +1,7 @@
 """Behaviour of TunedMLPClassifier: results, delegation, compatibility, bad input."""
 
 import copy
+import numbers
 import pickle
 
 import joblib
@@ -21,7 +22,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import has_fit_parameter
 
-from sk_mlp_tune import TunedMLPClassifier
+from sk_mlp_tune import (
+    DropoutMLPClassifier,
+    TunedMLPClassifier,
+    default_param_space,
+)
+from sk_mlp_tune._network import architecture
 from sk_mlp_tune._skopt import BayesSearchCV
 
 # Convergence is not what these tests are about: small budgets on purpose.
@@ -197,20 +203,72 @@ def test_fit_does_not_mutate_inputs(iris, fast_mlp):
 
 
 def test_fit_default_estimator_and_space(digits):
-    """Check that the defaults tune an MLP over the default space."""
+    """Check that the defaults tune a dropout MLP, its architecture as scalars."""
     X, y = digits
     tuner = TunedMLPClassifier(search="random", n_iter=2, cv=2, random_state=0)
     tuner.fit(X, y)
-    assert isinstance(tuner.best_estimator_, MLPClassifier)
-    assert tuner.best_estimator_.early_stopping
-    assert set(tuner.best_params_) == {
-        "learning_rate_init",
-        "hidden_layer_sizes",
-        "alpha",
-        "batch_size",
-        "activation",
-    }
+    best = tuner.best_estimator_
+    assert isinstance(best, DropoutMLPClassifier)
+    assert best.early_stopping
+    assert set(tuner.best_params_) == set(default_param_space())
+    params = tuner.best_params_
+    assert best.hidden_layer_sizes_ == architecture(
+        params["n_hidden_layers"], params["n_neurons"], params["layer_shape"]
+    )
+    assert [w.shape[1] for w in tuner.coefs_[:-1]] == list(best.hidden_layer_sizes_)
+    assert 0 <= params["dropout"] <= 0.5
     assert tuner.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_default_space_in_every_strategy(digits, search):
+    """Check that every strategy searches the default architecture and dropout."""
+    X, y = digits
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=3),
+        search=search,
+        n_iter=3,
+        cv=2,
+        random_state=0,
+        n_jobs=2,
+    ).fit(X, y)
+    expected = {"grid": 32, "random": 3, "bayes": 3}[search]
+    assert len(tuner.cv_results_["params"]) == expected
+    for params in tuner.cv_results_["params"]:
+        assert 1 <= params["n_hidden_layers"] <= 3
+        assert 16 <= params["n_neurons"] <= 256
+        assert isinstance(params["n_neurons"], numbers.Integral)
+        assert params["layer_shape"] in ("constant", "funnel")
+        assert 0 <= params["dropout"] <= 0.5
+    if search == "bayes":
+        dimensions = tuner.search_.search_spaces[0][0]
+        assert type(dimensions["n_neurons"]).__name__ == "Integer"
+        assert dimensions["n_neurons"].prior == "log-uniform"
+        assert type(dimensions["dropout"]).__name__ == "Real"
+
+
+def test_plain_mlp_gets_the_tuple_space(iris):
+    """Check that a plain MLPClassifier is tuned over hidden_layer_sizes tuples."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(max_iter=5), search="bayes", n_iter=3, cv=2, random_state=0
+    ).fit(X, y)
+    assert isinstance(tuner.best_params_["hidden_layer_sizes"], tuple)
+    assert "dropout" not in tuner.best_params_
+
+
+def test_shorthand_space_with_fixed_sizes_is_refused(iris):
+    """Check that searching n_neurons on a template with fixed sizes fails early."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(hidden_layer_sizes=(10,)),
+        param_space={"n_neurons": [8, 16]},
+    )
+    with pytest.raises(ValueError, match=r"sets n_neurons, but the estimator has"):
+        tuner.fit(X, y)
+    # Searching the tuples themselves is fine.
+    tuner.set_params(param_space={"hidden_layer_sizes": [(4,), (8, 4)]}, search="grid")
+    assert tuner.fit(X, y).best_params_["hidden_layer_sizes"] in [(4,), (8, 4)]
 
 
 def test_fitted_attributes_delegate_to_best_estimator(iris, fast_mlp):

@@ -1,0 +1,86 @@
+"""TunedMLPRegressor: the tuner for regression, on load_diabetes."""
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_diabetes
+from sklearn.metrics import r2_score
+from sklearn.model_selection import cross_val_score
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mlp_tune import DropoutMLPRegressor, TunedMLPRegressor, default_param_space
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning",
+    "ignore:Got `batch_size`:UserWarning",
+)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
+def test_default_regressor_tunes_dropout_mlp(diabetes):
+    """Check that the defaults tune a DropoutMLPRegressor over the default space."""
+    X, y = diabetes
+    reg = TunedMLPRegressor(search="random", n_iter=3, cv=3, random_state=0)
+    reg.fit(X, y)
+    assert isinstance(reg.best_estimator_, DropoutMLPRegressor)
+    assert set(reg.best_params_) == set(default_param_space())
+    assert reg.best_estimator_.hidden_layer_sizes_ == tuple(
+        w.shape[1] for w in reg.coefs_[:-1]
+    )
+    assert reg.out_activation_ == "identity"
+    assert reg.best_score_ > 0.2
+
+
+@pytest.mark.parametrize("search", ["grid", "random", "bayes"])
+def test_score_is_r2_by_default(diabetes, search):
+    """Check that the default metric is R², for the search and for score."""
+    X, y = diabetes
+    reg = TunedMLPRegressor(
+        MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=200),
+        param_space={"alpha": (1e-2, 1e2, "log-uniform")},
+        search=search,
+        n_iter=3,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert reg.score(X, y) == pytest.approx(r2_score(y, reg.predict(X)))
+    assert reg.score(X, y) == pytest.approx(reg.best_estimator_.score(X, y))
+    assert 1e-2 <= reg.best_params_["alpha"] <= 1e2
+
+
+def test_regressor_in_pipeline_and_nested_cv():
+    """Check the regressor in a pipeline with a scaled target, under nested CV."""
+    X, y = load_diabetes(return_X_y=True)
+    model = make_pipeline(
+        StandardScaler(),
+        TransformedTargetRegressor(
+            TunedMLPRegressor(
+                MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=200),
+                param_space={"alpha": (1e-1, 1e2, "log-uniform")},
+                search="random",
+                n_iter=2,
+                cv=2,
+                random_state=0,
+            ),
+            transformer=StandardScaler(),
+        ),
+    )
+    scores = cross_val_score(model, X, y, cv=3)
+    assert np.all(scores > 0.2)
+
+
+def test_regressor_refuses_non_numeric_target(diabetes):
+    """Check that a string target is refused before any fit."""
+    X, _ = diabetes
+    y = np.array(["low", "high"] * (len(X) // 2) + ["low"] * (len(X) % 2))
+    tuner = TunedMLPRegressor()
+    with pytest.raises(ValueError, match="needs a numeric target y; got dtype <U4"):
+        tuner.fit(X, y)
+    assert not hasattr(tuner, "search_")
