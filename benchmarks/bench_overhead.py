@@ -9,17 +9,11 @@ A ratio of 1.00 means no overhead; the target is within 5%.
 """
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-import sklearn
-import skopt
+from _common import environment_line, save_rows, timed
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -30,14 +24,6 @@ from skopt.space import Categorical, Real
 
 from sk_mlp_tune import TunedMLPClassifier
 
-RESULTS = Path(__file__).parent / "results" / "overhead.jsonl"
-
-
-def timed(fit):
-    start = time.perf_counter()
-    fitted = fit()
-    return time.perf_counter() - start, fitted
-
 
 def compare(strategy, make_tuner, make_hand, X, y, args):
     """Time the tuner and the hand-built search alternately; return a result row."""
@@ -45,8 +31,8 @@ def compare(strategy, make_tuner, make_hand, X, y, args):
     for _ in range(args.repeats):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            t_tuner, tuner = timed(lambda: make_tuner().fit(X, y))
-            t_hand, hand = timed(lambda: make_hand(tuner).fit(X, y))  # noqa: B023
+            t_tuner, tuner = timed(make_tuner().fit, X, y)
+            t_hand, hand = timed(make_hand(tuner).fit, X, y)
         # Same work on both sides, or the ratio means nothing.
         hand_params = [dict(p) for p in hand.cv_results_["params"]]
         assert hand_params == tuner.cv_results_["params"], strategy
@@ -63,10 +49,6 @@ def compare(strategy, make_tuner, make_hand, X, y, args):
         "tuner_median_s": statistics.median(tuner_times),
         "hand_median_s": statistics.median(hand_times),
         "ratio": statistics.median(tuner_times) / statistics.median(hand_times),
-        "sklearn": sklearn.__version__,
-        "skopt": skopt.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d"),
     }
 
 
@@ -128,10 +110,7 @@ def main():
         ),
     ]
 
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as results:
-        for row in rows:
-            results.write(json.dumps(row) + "\n")
+    save_rows("overhead", rows)
 
     print(
         "| search | candidates x folds | n_jobs | tuner (median s) "
@@ -144,10 +123,7 @@ def main():
             f"| {row['tuner_median_s']:.2f} | {row['hand_median_s']:.2f} "
             f"| {row['ratio']:.3f} |"
         )
-    print(
-        f"\n{args.repeats} repeats; scikit-learn {sklearn.__version__}, "
-        f"scikit-optimize {skopt.__version__}, {rows[0]['machine']}, {rows[0]['date']}"
-    )
+    print(f"\n{args.repeats} repeats; {environment_line()}")
 
 
 if __name__ == "__main__":

@@ -67,16 +67,20 @@ else:
         (r"py:.*", r"(MetadataRouter|BayesSearchCV|GridSearchCV|RandomizedSearchCV)"),
     ]
 
-# The generated set_*_request methods come from scikit-learn's metadata
-# routing machinery; they are documented there, not here.
+# Document each class's own methods and its MLP parent's (fit, partial_fit,
+# predict, ...), but not scikit-learn's generic ones (get_params, the mixins'
+# score, the generated set_*_request), which scikit-learn documents.
 
 
-def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+def _skip_generic_sklearn_members(app, what, name, obj, skip, options):
     if name.startswith("set_") and name.endswith("_request"):
+        return True
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith(("sklearn.base", "sklearn.utils")):
         return True
     return skip
 
 
 def setup(app):
     """Connect the member filter."""
-    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("autodoc-skip-member", _skip_generic_sklearn_members)

@@ -367,7 +367,7 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
         Activation function of the hidden layers.
     {extra}
     loss : {"squared_error", "poisson"}, default="squared_error"
-        The loss minimised ("poisson" from scikit-learn 1.7 on).
+        The loss minimised.
 
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
@@ -445,6 +445,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         max_fun=15000,
     ):
         super().__init__(
+            loss=loss,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             solver=solver,
@@ -469,9 +470,6 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
         )
-        # Set here rather than passed up: scikit-learn < 1.7's MLPRegressor
-        # takes no loss argument (it always used the squared error).
-        self.loss = loss
         self.dropout = dropout
         self.n_hidden_layers = n_hidden_layers
         self.n_neurons = n_neurons

@@ -20,7 +20,6 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import has_fit_parameter
 
 from sk_mlp_tune import (
     DropoutMLPClassifier,
@@ -423,10 +422,6 @@ class _WeightCheckingMLP(MLPClassifier):
         return super().fit(X, y, sample_weight=sample_weight)
 
 
-@pytest.mark.skipif(
-    not has_fit_parameter(MLPClassifier(), "sample_weight"),
-    reason="the installed scikit-learn's MLPClassifier.fit takes no sample_weight",
-)
 @pytest.mark.parametrize("search", SEARCHES)
 def test_sample_weight_reaches_every_fit(iris, search):
     """Check that sample_weight is sliced to every CV fit and to the refit."""
@@ -552,10 +547,6 @@ def test_score_uses_the_search_metric(iris, fast_mlp):
     assert tuner.score(X, y) < 0
 
 
-@pytest.mark.skipif(
-    not has_fit_parameter(MLPClassifier(), "sample_weight"),
-    reason="the installed scikit-learn's MLPClassifier.fit takes no sample_weight",
-)
 def test_metadata_routing_reaches_requesting_estimator(iris):
     """Check that with routing enabled, sample_weight reaches fits that request it."""
     from sklearn import config_context

@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmark scripts: environment line and result files."""
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import sklearn
+import skopt
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def environment():
+    """Return the facts a timing depends on, for the tables and the JSON rows."""
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "sklearn": sklearn.__version__,
+        "skopt": skopt.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    }
+
+
+def environment_line():
+    """Return the environment as one line for under a markdown table."""
+    env = environment()
+    return (
+        f"{env['date']}, scikit-learn {env['sklearn']}, scikit-optimize "
+        f"{env['skopt']}, {env['machine']}"
+    )
+
+
+def save_rows(name, rows):
+    """Append rows, each with the environment, to results/<name>.jsonl."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    with (RESULTS_DIR / f"{name}.jsonl").open("a") as results:
+        for row in rows:
+            results.write(json.dumps({**row, **environment()}) + "\n")
+
+
+def timed(function, *args):
+    """Call ``function(*args)`` and return (seconds, its result)."""
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
