@@ -50,13 +50,16 @@ for name, model in models.items():
 print("\nThe tuner chose:", models["tuned"].best_params_)
 
 # %%
-# The tuned network matches or beats the hand-optimised one without anyone
-# choosing its hyperparameters; the poor one shows what a bad choice costs.
+# Nobody chose the tuned network's hyperparameters, yet it lands close to the
+# hand-optimised one and well above the poor one. On standardised features
+# even the poor configuration does passably; on the raw pixels it collapses
+# (see the benchmark). The benchmark also shows that at its default budget
+# the tuner does not quite reach a good hand-chosen network.
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.barh(
     list(accuracy), list(accuracy.values()), color=["tab:red", "tab:gray", "tab:blue"]
 )
-ax.set_xlim(0.5, 1.0)
+ax.set_xlim(0.5, 1.15)
 ax.set_xlabel("held-out accuracy")
 for i, name in enumerate(accuracy):
     ax.text(
