@@ -1,10 +1,206 @@
-"""Build the search object that runs a strategy over a resolved space."""
+"""Build the search object for a strategy; the budget and progress hooks.
 
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+Every search object built here evaluates its candidates in batches and
+hands each batch to a :class:`SearchMonitor`, which checks the clock before
+starting the next batch and reports progress after each. That is the only
+change to scikit-learn's and scikit-optimize's searches: the subclasses
+override ``_run_search`` alone, so ``cv_results_`` and the other results
+mean exactly what they mean on the originals.
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingRandomSearchCV,
+    ParameterGrid,
+    ParameterSampler,
+    RandomizedSearchCV,
+)
 
 from ._space import to_distributions, to_grid
 
-SEARCHES = ("grid", "random", "bayes")
+SEARCHES = ("grid", "random", "bayes", "halving")
+
+
+class BudgetSpent(Exception):
+    """Raised between batches once the time budget is spent."""
+
+
+class SearchMonitor:
+    """Watch a search batch by batch: time budget, progress, why it stopped.
+
+    Parameters
+    ----------
+    max_time : float or None
+        Seconds after which no new batch starts; None for no budget.
+    batch_size : int
+        Candidates per batch where the search lets us choose (grid and random
+        search; halving evaluates one rung at a time, Bayesian search one
+        ``n_points`` proposal at a time).
+    n_planned : int
+        Candidates the search would evaluate without a budget.
+    progress : bool
+        Whether to show a progress line on standard error.
+    """
+
+    def __init__(self, *, max_time, batch_size, n_planned, progress):
+        self.max_time = max_time
+        self.batch_size = batch_size
+        self.n_planned = n_planned
+        self.progress = _ProgressLine(n_planned) if progress else None
+        self.start = time.perf_counter()
+        self.n_evaluated = 0
+        self.n_batches = 0
+        self.stop_reason = "completed"
+
+    @property
+    def elapsed(self):
+        """Seconds since the monitor was created."""
+        return time.perf_counter() - self.start
+
+    def check_budget(self):
+        """Raise BudgetSpent if the budget is spent; the first batch always runs."""
+        if (
+            self.n_batches
+            and self.max_time is not None
+            and self.elapsed >= self.max_time
+        ):
+            self.stop_reason = "max_time"
+            raise BudgetSpent
+
+    def record(self, results):
+        """Take note of the results after a batch."""
+        self.n_batches += 1
+        self.n_evaluated = len(results["params"])
+        if self.progress is not None:
+            scores = results["mean_test_score"]
+            self.progress.update(self.n_evaluated, _nanmax(scores), self.elapsed)
+
+    def close(self):
+        """End the progress line."""
+        if self.progress is not None:
+            self.progress.close(self.stop_reason)
+
+    def batched(self, evaluate_candidates):
+        """Wrap a search's ``evaluate_candidates`` to run in monitored batches."""
+
+        def evaluate(candidate_params, cv=None, more_results=None, **context):
+            # scikit-learn >= 1.9's callback context (in ``context``) numbers the
+            # fits of one call; split calls would clash, and the tuner takes
+            # no callbacks, so it is not passed on.
+            candidates = list(candidate_params)
+            # Halving's per-candidate extras must stay aligned: one batch.
+            step = len(candidates) if more_results is not None else self.batch_size
+            results = None
+            for first in range(0, len(candidates), max(step, 1)):
+                self.check_budget()
+                results = evaluate_candidates(
+                    candidates[first : first + step], cv, more_results
+                )
+                self.record(results)
+            return results
+
+        return evaluate
+
+
+def _nanmax(values):
+    finite = [v for v in values if v == v]
+    return max(finite) if finite else float("nan")
+
+
+class _ProgressLine:
+    """A one-line progress report: candidates done, best score, time.
+
+    On a terminal the line is rewritten in place; elsewhere (a log file, CI,
+    a notebook's captured output) each update is a line of its own, so the
+    output stays readable wherever it goes.
+    """
+
+    def __init__(self, n_planned, stream=None):
+        self.n_planned = n_planned
+        self.stream = stream if stream is not None else sys.stderr
+        self.in_place = getattr(self.stream, "isatty", lambda: False)()
+
+    def update(self, n_done, best, elapsed):
+        width = len(str(self.n_planned))
+        bar = _bar(n_done / self.n_planned if self.n_planned else 1.0)
+        line = (
+            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} candidates"
+            f" | best score {best:.4f} | {elapsed:.1f} s"
+        )
+        self.stream.write(("\r" + line) if self.in_place else line + "\n")
+        self.stream.flush()
+
+    def close(self, stop_reason):
+        if self.in_place:
+            self.stream.write("\n")
+        if stop_reason != "completed":
+            self.stream.write(f"Stopped early: {stop_reason}.\n")
+        self.stream.flush()
+
+
+def _bar(fraction, width=20):
+    filled = min(width, round(fraction * width))
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+class _MonitoredSearchMixin:
+    """Run the parent's ``_run_search`` with a monitor between batches."""
+
+    monitor = None
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        # scikit-learn >= 1.9 hands a callback context to _run_search; older
+        # versions call it with evaluate_candidates alone.
+        context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
+        if self.monitor is None:
+            return super()._run_search(evaluate_candidates, **context)
+        try:
+            super()._run_search(self.monitor.batched(evaluate_candidates), **context)
+        except BudgetSpent:
+            pass
+        finally:
+            self.monitor.close()
+
+
+class MonitoredGridSearchCV(_MonitoredSearchMixin, GridSearchCV):
+    """``GridSearchCV`` evaluated in monitored batches."""
+
+
+class MonitoredRandomizedSearchCV(_MonitoredSearchMixin, RandomizedSearchCV):
+    """``RandomizedSearchCV`` evaluated in monitored batches."""
+
+
+class MonitoredHalvingRandomSearchCV(_MonitoredSearchMixin, HalvingRandomSearchCV):
+    """``HalvingRandomSearchCV`` with the budget checked between rungs."""
+
+
+def n_planned_candidates(search):
+    """Return how many candidates ``search`` evaluates without a budget."""
+    if isinstance(search, GridSearchCV):
+        return len(ParameterGrid(search.param_grid))
+    if isinstance(search, HalvingRandomSearchCV):
+        return search.n_candidates
+    if isinstance(search, RandomizedSearchCV):
+        return len(
+            ParameterSampler(search.param_distributions, search.n_iter, random_state=0)
+        )
+    return search.total_iterations
+
+
+def default_n_points(n_jobs, n_splits):
+    """Candidates per Bayesian step that keep ``n_jobs`` workers busy.
+
+    Each candidate is ``n_splits`` fits, so ``ceil(n_jobs / n_splits)``
+    candidates give every worker at least one fit.
+    """
+    return max(1, math.ceil(n_jobs / n_splits))
 
 
 def build_search(
@@ -14,6 +210,8 @@ def build_search(
     *,
     n_iter,
     n_grid_points,
+    n_points,
+    resource,
     random_state,
     **search_params,
 ):
@@ -21,16 +219,20 @@ def build_search(
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes"}
+    search : {"grid", "random", "bayes", "halving"}
         The strategy.
     estimator : estimator instance
         The template each candidate is cloned from.
     subspaces : list of dict
         The space, as resolved by ``_space.resolve_space``.
     n_iter : int
-        Number of candidates for random and Bayesian search.
+        Number of candidates for random, Bayesian and halving search.
     n_grid_points : int
         Values per range for grid search.
+    n_points : int
+        Candidates proposed per Bayesian step.
+    resource : {"max_iter", "n_samples"}
+        What successive halving grows from rung to rung.
     random_state : int or None
         Seed of the candidate sampling; grid search has none.
     **search_params
@@ -39,18 +241,33 @@ def build_search(
 
     Returns
     -------
-    search : GridSearchCV, RandomizedSearchCV or BayesSearchCV
+    search : search object
+        A subclass of GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV
+        or BayesSearchCV whose ``monitor`` attribute may be set.
     """
     if search == "grid":
-        return GridSearchCV(
+        return MonitoredGridSearchCV(
             estimator, to_grid(subspaces, n_grid_points), **search_params
         )
     if search == "random":
-        return RandomizedSearchCV(
+        return MonitoredRandomizedSearchCV(
             estimator,
             to_distributions(subspaces),
             n_iter=n_iter,
             random_state=random_state,
+            **search_params,
+        )
+    if search == "halving":
+        halving_params = {}
+        if resource == "max_iter":
+            halving_params["max_resources"] = estimator.get_params()["max_iter"]
+        return MonitoredHalvingRandomSearchCV(
+            estimator,
+            to_distributions(subspaces),
+            n_candidates=n_iter,
+            resource=resource,
+            random_state=random_state,
+            **halving_params,
             **search_params,
         )
     from ._skopt import BayesSearchCV, to_search_spaces
@@ -59,6 +276,112 @@ def build_search(
         estimator,
         to_search_spaces(subspaces, n_iter),
         n_iter=n_iter,
+        n_points=n_points,
         random_state=random_state,
         **search_params,
     )
+
+
+class MaxIterCounter:
+    """Count, across worker processes, the fits that stopped at ``max_iter``.
+
+    The count travels through the scorer, the one object scikit-learn's
+    searches call on every fitted candidate in the worker that fitted it:
+    this wrapper notes whether the fit ran out of iterations (one byte
+    appended to a file in a private folder, an atomic write on a local file
+    system), then returns the wrapped scorer's score unchanged. The search's
+    results are therefore exactly those of the wrapped scorer.
+
+    Parameters
+    ----------
+    scorer : callable
+        The scorer to wrap, as ``check_scoring`` returns it.
+    path : str
+        The file the marks are appended to.
+    """
+
+    def __init__(self, scorer, path):
+        self.scorer = scorer
+        self.path = path
+
+    def __call__(self, estimator, X, y=None, **score_params):
+        # With return_train_score the scorer sees each fit twice; mark once.
+        if not getattr(estimator, "_sk_mlp_tune_counted", False):
+            if stopped_at_max_iter(estimator):
+                with open(self.path, "ab") as marks:
+                    marks.write(b"1")
+            estimator._sk_mlp_tune_counted = True
+        return self.scorer(estimator, X, y, **score_params)
+
+    def get_metadata_routing(self):
+        """Route metadata as the wrapped scorer does.
+
+        Returns
+        -------
+        routing : MetadataRequest or MetadataRouter
+            The wrapped scorer's routing.
+        """
+        from sklearn.utils.metadata_routing import get_routing_for_object
+
+        return get_routing_for_object(self.scorer)
+
+    def count(self):
+        """Return the number of marked fits."""
+        try:
+            with open(self.path, "rb") as marks:
+                return len(marks.read())
+        except FileNotFoundError:
+            return 0
+
+
+def stopped_at_max_iter(estimator):
+    """Tell whether a fitted MLP (or a pipeline ending in one) hit ``max_iter``."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
+    return n_iter is not None and max_iter is not None and n_iter >= max_iter
+
+
+def merge_results(earlier, later):
+    """Concatenate two ``cv_results_`` dicts and rank the candidates anew.
+
+    Parameters
+    ----------
+    earlier, later : dict
+        ``cv_results_`` of two searches over the same data and folds.
+
+    Returns
+    -------
+    results : dict
+        The candidates of both, earlier first, with ``rank_*`` recomputed as
+        scikit-learn computes them (ties share the lowest rank, NaN last).
+    """
+    from numpy import ma
+
+    n_earlier, n_later = len(earlier["params"]), len(later["params"])
+    merged = {"params": list(earlier["params"]) + list(later["params"])}
+    for key in sorted(set(earlier) | set(later)):
+        if key == "params" or key.startswith("rank_"):
+            continue
+        if key.startswith("param_"):
+            parts = [
+                results[key] if key in results else ma.masked_all(n, dtype=object)
+                for results, n in ((earlier, n_earlier), (later, n_later))
+            ]
+            merged[key] = ma.concatenate([ma.asarray(p, dtype=object) for p in parts])
+        else:
+            parts = [
+                np.asarray(results[key], dtype=float)
+                if key in results
+                else np.full(n, np.nan)
+                for results, n in ((earlier, n_earlier), (later, n_later))
+            ]
+            merged[key] = np.concatenate(parts)
+    for key in [k for k in merged if k.startswith("mean_test_")]:
+        means = merged[key]
+        if np.isnan(means).all():
+            ranks = np.ones(len(means), dtype=np.int32)
+        else:
+            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+            ranks = rankdata(-filled, method="min").astype(np.int32)
+        merged["rank_test_" + key.removeprefix("mean_test_")] = ranks
+    return merged

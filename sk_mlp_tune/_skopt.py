@@ -16,6 +16,7 @@ import numpy as np
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Dimension, Integer, Real
 
+from ._search import BudgetSpent
 from ._space import Choice, Range
 
 
@@ -39,15 +40,53 @@ def _decode(params):
 class BayesSearchCV(_SkoptBayesSearchCV):
     """scikit-optimize's ``BayesSearchCV`` that also searches tuple categories.
 
-    Identical to its parent but for ``_run_search``, which unwraps the
-    :class:`_Encoded` values of each candidate before evaluating it.
+    Identical to its parent but for two hooks: ``_run_search`` unwraps the
+    :class:`_Encoded` values of each candidate before evaluating it and
+    hands every step to the ``monitor`` (time budget, progress), and
+    ``_make_optimizer`` tells each new optimizer the ``prior_results`` of an
+    earlier search over the same sub-space, to continue it.
     """
 
-    def _run_search(self, evaluate_candidates):
-        def evaluate_decoded(candidate_params):
-            return evaluate_candidates([_decode(p) for p in candidate_params])
+    monitor = None
+    prior_results = ()
 
-        super()._run_search(evaluate_decoded)
+    def _run_search(self, evaluate_candidates):
+        monitor = self.monitor
+
+        def evaluate_decoded(candidate_params):
+            if monitor is not None:
+                monitor.check_budget()
+            results = evaluate_candidates([_decode(p) for p in candidate_params])
+            if monitor is not None:
+                monitor.record(results)
+            return results
+
+        try:
+            super()._run_search(evaluate_decoded)
+        except BudgetSpent:
+            # The optimizers of the sub-spaces cut short still have results.
+            finished = len(self._optim_results)
+            self._optim_results.extend(
+                optimizer.get_result()
+                for optimizer in self.optimizers_[finished:]
+                if optimizer.Xi
+            )
+        finally:
+            if monitor is not None:
+                monitor.close()
+
+    def _make_optimizer(self, params_space):
+        optimizer = super()._make_optimizer(params_space)
+        # search_spaces holds (space, n_iter) pairs, as to_search_spaces makes.
+        index = next(
+            k
+            for k, (space, _) in enumerate(self.search_spaces)
+            if space is params_space
+        )
+        if index < len(self.prior_results) and self.prior_results[index][0]:
+            points, values = self.prior_results[index]
+            optimizer.tell(list(points), list(values))
+        return optimizer
 
 
 def dimension_from_skopt(value):

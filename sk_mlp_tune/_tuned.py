@@ -2,17 +2,27 @@
 
 import inspect
 import numbers
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
 from typing import ClassVar
 
+import joblib
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
     RegressorMixin,
     clone,
+    is_classifier,
 )
-from sklearn.metrics import get_scorer_names
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
@@ -25,7 +35,16 @@ from ._network import (
     DropoutMLPRegressor,
     check_architecture_space,
 )
-from ._search import SEARCHES, build_search
+from ._search import (
+    SEARCHES,
+    MaxIterCounter,
+    SearchMonitor,
+    build_search,
+    default_n_points,
+    merge_results,
+    n_planned_candidates,
+    stopped_at_max_iter,
+)
 from ._space import default_param_space, resolve_space
 
 # What fit copies from the fitted search object; the names mean what they
@@ -35,7 +54,6 @@ _SEARCH_RESULTS = (
     "best_score_",
     "best_index_",
     "cv_results_",
-    "scorer_",
     "n_splits_",
 )
 _REFIT_RESULTS = ("best_estimator_", "refit_time_")
@@ -75,6 +93,60 @@ def _best_estimator_attribute(name):
     return property(get, doc=f"``best_estimator_.{name}``, the refitted model's.")
 
 
+@dataclass
+class _WarmState:
+    """What a warm-started fit needs of the previous one."""
+
+    fingerprint: str
+    search: str
+    rounds: int
+    cv_results: dict
+    evaluated: list
+    prior_results: list
+    best_estimator_: object
+    refit_time_: float
+    n_max_iter_reached: int
+
+    @classmethod
+    def after(cls, tuner, X, y, previous):
+        """Record the state of ``tuner`` just fitted on ``X, y``."""
+        search = tuner.search_
+        optimizers = getattr(search, "optimizers_", ())
+        return cls(
+            fingerprint=joblib.hash((X, y)),
+            search=tuner.search,
+            rounds=previous.rounds + 1 if previous is not None else 1,
+            cv_results=tuner.cv_results_,
+            evaluated=list(tuner.cv_results_["params"]),
+            prior_results=[(list(o.Xi), list(o.yi)) for o in optimizers],
+            best_estimator_=getattr(tuner, "best_estimator_", None),
+            refit_time_=getattr(tuner, "refit_time_", None),
+            n_max_iter_reached=tuner.n_max_iter_reached_,
+        )
+
+    def same_data(self, X, y):
+        """Tell whether ``X, y`` are the data of the previous fit."""
+        return joblib.hash((X, y)) == self.fingerprint
+
+    @property
+    def exhausted(self):
+        """Whether a continued grid search has no candidate left."""
+        return self.search == "grid" and not self._remaining
+
+    def continue_with(self, search):
+        """Set ``search`` up to evaluate what the previous rounds did not."""
+        if self.search == "grid":
+            grid = ParameterGrid(search.param_grid)
+            self._remaining = [c for c in grid if c not in self.evaluated]
+            if self._remaining:
+                search.param_grid = [
+                    {name: [value] for name, value in c.items()}
+                    for c in self._remaining
+                ]
+        elif self.search == "bayes":
+            search.prior_results = self.prior_results
+
+
 class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     """Shared machinery of the tuned estimators; subclasses add the task."""
 
@@ -84,6 +156,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "search": [StrOptions(set(SEARCHES))],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_grid_points": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_points": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "resource": [StrOptions({"max_iter", "n_samples"})],
+        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "warm_start": ["boolean"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "cv": ["cv_object"],
         "refit": ["boolean"],
@@ -103,6 +179,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         search="bayes",
         n_iter=20,
         n_grid_points=3,
+        n_points=None,
+        resource="max_iter",
+        max_time=None,
+        warm_start=False,
         scoring=None,
         cv=None,
         refit=True,
@@ -118,6 +198,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.search = search
         self.n_iter = n_iter
         self.n_grid_points = n_grid_points
+        self.n_points = n_points
+        self.resource = resource
+        self.max_time = max_time
+        self.warm_start = warm_start
         self.scoring = scoring
         self.cv = cv
         self.refit = refit
@@ -144,8 +228,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             template.set_score_request(sample_weight=True)
         return template
 
-    def _make_search(self):
-        """Build the unfitted search object, validating the space on the way."""
+    def _make_search(self, *, n_splits=5, previous=None):
+        """Build the unfitted search object, validating the space on the way.
+
+        ``previous`` is the state of an earlier fit to continue (warm start).
+        """
         template = self._template_estimator()
         search_seed = None
         if self.random_state is not None:
@@ -154,6 +241,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             # A seeded tuner must give seeded fits, whatever n_jobs is.
             if template.get_params(deep=False).get("random_state", 0) is None:
                 template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
+            if previous is not None:
+                # Each continued round of random search draws new candidates.
+                round_rng = np.random.RandomState([search_seed, previous.rounds])
+                search_seed = int(round_rng.randint(_SEED_BOUND))
 
         if self.param_space is None:
             space = default_param_space(self.search, template)
@@ -163,26 +254,50 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         subspaces = resolve_space(space, template, name=space_name)
         check_architecture_space(template, subspaces)
 
-        return build_search(
+        n_points = self.n_points or default_n_points(
+            effective_n_jobs(self.n_jobs), n_splits
+        )
+        search = build_search(
             self.search,
             template,
             subspaces,
             n_iter=self.n_iter,
             n_grid_points=self.n_grid_points,
+            n_points=n_points,
+            resource=self.resource,
             random_state=search_seed,
             scoring=self.scoring,
             cv=self.cv,
             refit=self.refit,
             n_jobs=self.n_jobs,
             pre_dispatch=self.pre_dispatch,
-            verbose=self.verbose,
+            verbose=max(self.verbose - 1, 0),
             error_score=self.error_score,
             return_train_score=self.return_train_score,
         )
+        if previous is not None:
+            previous.continue_with(search)
+        return search
 
     def _validate_training_data(self, X, y):
         """Validate ``X`` and ``y`` for the task; set attributes derived from them."""
         raise NotImplementedError
+
+    def _check_search_combination(self):
+        if self.warm_start and self.search == "halving":
+            raise ValueError(
+                "warm_start=True cannot continue search='halving': successive "
+                "halving plans its rungs for a fixed set of candidates. Use "
+                "search='random' or 'bayes' to extend a search, or warm_start=False."
+            )
+        if self.search == "halving" and self.resource == "max_iter":
+            template = self._template_estimator()
+            if "max_iter" not in template.get_params():
+                raise ValueError(
+                    f"search='halving' with resource='max_iter' grows the "
+                    f"estimator's max_iter, which {type(template).__name__} does not "
+                    "have; use resource='n_samples'."
+                )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -206,22 +321,116 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted tuner.
         """
-        search = self._make_search()
+        start = time.perf_counter()
+        self._check_search_combination()
+        previous = self._previous_round(X, y) if self.warm_start else None
         X, y = self._validate_training_data(X, y)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        n_splits = cv.get_n_splits(X, y, fit_params.get("groups"))
+        search = self._make_search(n_splits=n_splits, previous=previous)
         if not _routing_enabled():
             _check_sample_weight_supported(search.estimator, fit_params)
 
-        search.fit(X, y, **fit_params)
+        if previous is not None and previous.exhausted:
+            warnings.warn(
+                "warm_start=True, but the previous fit already evaluated every "
+                "candidate of the grid; nothing is left to continue. Enlarge the "
+                "space or n_grid_points to search further.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.search_time_ = time.perf_counter() - start
+            return self
 
+        monitor = SearchMonitor(
+            max_time=self.max_time,
+            batch_size=max(effective_n_jobs(self.n_jobs), 1),
+            n_planned=n_planned_candidates(search),
+            progress=self.verbose > 0,
+        )
+        search.monitor = monitor
+        with tempfile.TemporaryDirectory(prefix="sk_mlp_tune-") as folder:
+            counter = MaxIterCounter(
+                check_scoring(search.estimator, self.scoring),
+                os.path.join(folder, "max_iter_marks"),
+            )
+            search.set_params(scoring=counter)
+            with warnings.catch_warnings(record=True) as caught:
+                # Silenced here and, through scikit-learn's Parallel, in the
+                # workers: one summary replaces a warning per fit.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                search.fit(X, y, **fit_params)
+            n_stopped = counter.count()
+        for warning in caught:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        # Hand back a search object that looks fitted with the user's scoring.
+        search.set_params(scoring=self.scoring)
+        search.scorer_ = counter.scorer
         self.search_ = search
-        for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
-            setattr(self, name, getattr(search, name))
+        self.scorer_ = counter.scorer
+        self._collect_results(search, previous)
+
+        n_fits = n_splits * len(search.cv_results_["params"])
+        if self.refit:
+            n_fits += 1
+            n_stopped += stopped_at_max_iter(search.best_estimator_)
+        self.n_max_iter_reached_ = n_stopped + (
+            previous.n_max_iter_reached if previous is not None else 0
+        )
+        if n_stopped:
+            max_iter = search.estimator.get_params().get("max_iter")
+            warnings.warn(
+                f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
+                "before converging; consider a larger max_iter, "
+                "early_stopping=True, or a larger learning_rate_init. The count "
+                "is in n_max_iter_reached_.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.stop_reason_ = monitor.stop_reason
+        self.search_time_ = time.perf_counter() - start
+        self._warm_state = _WarmState.after(self, X, y, previous)
+        return self
+
+    def _previous_round(self, X, y):
+        """Return the state to continue from, or None to start over (and say so)."""
+        state = getattr(self, "_warm_state", None)
+        if state is None:
+            return None
+        if not state.same_data(X, y) or state.search != self.search:
+            warnings.warn(
+                "warm_start=True, but the data or the search strategy differ from "
+                "the previous fit; starting a new search.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None
+        return state
+
+    def _collect_results(self, search, previous):
+        """Copy the search's results, merged with the previous round's if any."""
+        if previous is None:
+            for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
+                setattr(self, name, getattr(search, name))
+        else:
+            self.cv_results_ = merge_results(previous.cv_results, search.cv_results_)
+            self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+            self.best_params_ = self.cv_results_["params"][self.best_index_]
+            self.best_score_ = self.cv_results_["mean_test_score"][self.best_index_]
+            self.n_splits_ = search.n_splits_
+            if self.refit:
+                # The round's own refit is the overall best only if it won.
+                came_before = self.best_index_ < len(previous.cv_results["params"])
+                source = previous if came_before else search
+                self.best_estimator_ = source.best_estimator_
+                self.refit_time_ = source.refit_time_
         # A plain dict of plain Python values, whatever the search object keeps.
         self.best_params_ = {
             name: value.item() if isinstance(value, np.generic) else value
             for name, value in self.best_params_.items()
         }
-        return self
 
     def _refitted_estimator(self, what):
         """Return ``best_estimator_``, or say why ``what`` cannot be had."""

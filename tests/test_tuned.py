@@ -71,7 +71,7 @@ def test_fit_search_object_matches_strategy(iris, fast_mlp, search):
         "bayes": BayesSearchCV,
     }[search]
     tuner = make_tuner(fast_mlp, search).fit(X, y)
-    assert type(tuner.search_) is expected
+    assert isinstance(tuner.search_, expected)
     assert tuner.cv_results_ is tuner.search_.cv_results_
 
 
