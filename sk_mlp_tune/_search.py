@@ -9,6 +9,7 @@ mean exactly what they mean on the originals.
 """
 
 import math
+import numbers
 import sys
 import time
 
@@ -180,6 +181,15 @@ class MonitoredRandomizedSearchCV(_MonitoredSearchMixin, RandomizedSearchCV):
 class MonitoredHalvingRandomSearchCV(_MonitoredSearchMixin, HalvingRandomSearchCV):
     """``HalvingRandomSearchCV`` with the budget checked between rungs."""
 
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        super()._run_search(evaluate_candidates, callback_ctx=callback_ctx)
+        if not hasattr(self, "n_iterations_"):
+            # Cut short by the budget, after the rung that did not start was
+            # announced: describe the rungs that ran.
+            del self.n_candidates_[-1], self.n_resources_[-1]
+            self.n_iterations_ = len(self.n_candidates_)
+            self.n_remaining_candidates_ = self.n_candidates_[-1]
+
 
 def n_planned_candidates(search):
     """Return how many candidates ``search`` evaluates without a budget."""
@@ -258,9 +268,13 @@ def build_search(
             **search_params,
         )
     if search == "halving":
-        halving_params = {}
+        # The rungs run up to the estimator's own max_iter (or all samples);
+        # "exhaust" sizes the first rung so that the last one reaches it.
+        halving_params = {"min_resources": "exhaust"}
         if resource == "max_iter":
             halving_params["max_resources"] = estimator.get_params()["max_iter"]
+        # Halving dispatches one rung at a time and takes no pre_dispatch.
+        search_params.pop("pre_dispatch")
         return MonitoredHalvingRandomSearchCV(
             estimator,
             to_distributions(subspaces),
@@ -338,7 +352,10 @@ def stopped_at_max_iter(estimator):
     """Tell whether a fitted MLP (or a pipeline ending in one) hit ``max_iter``."""
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
-    return n_iter is not None and max_iter is not None and n_iter >= max_iter
+    if n_iter is None or not isinstance(max_iter, numbers.Number):
+        return False
+    # Some estimators keep one count per class or target.
+    return bool(np.max(n_iter) >= max_iter)
 
 
 def merge_results(earlier, later):

@@ -320,7 +320,7 @@ _NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
 def default_param_space(search="bayes", estimator=None):
     """Return the default search space of the tuned MLP estimators.
 
-    For ``"random"`` and ``"bayes"`` search, and the default
+    For ``"random"``, ``"bayes"`` and ``"halving"`` search, and the default
     :class:`~sk_mlp_tune.DropoutMLPClassifier` /
     :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is::
 
@@ -349,8 +349,8 @@ def default_param_space(search="bayes", estimator=None):
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes"}, default="bayes"
-        The strategy the space is for.
+    search : {"grid", "random", "bayes", "halving"}, default="bayes"
+        The strategy the space is for; halving uses the random-search space.
     estimator : estimator instance, default=None
         The estimator the space is for; None means the default dropout MLPs.
 
@@ -370,9 +370,10 @@ def default_param_space(search="bayes", estimator=None):
     >>> sorted(default_param_space("grid", MLPClassifier()))
     ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
     """
-    if search not in ("grid", "random", "bayes"):
+    if search not in ("grid", "random", "bayes", "halving"):
         raise ValueError(
-            f"search must be one of 'grid', 'random' or 'bayes'; got {search!r}."
+            "search must be one of 'grid', 'random', 'bayes' or 'halving'; "
+            f"got {search!r}."
         )
     plain = estimator is not None and not _NETWORK_PARAMETERS <= set(
         estimator.get_params()

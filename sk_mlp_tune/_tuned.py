@@ -337,7 +337,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 "candidate of the grid; nothing is left to continue. Enlarge the "
                 "space or n_grid_points to search further.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             self.search_time_ = time.perf_counter() - start
             return self
@@ -387,7 +387,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 "early_stopping=True, or a larger learning_rate_init. The count "
                 "is in n_max_iter_reached_.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.stop_reason_ = monitor.stop_reason
         self.search_time_ = time.perf_counter() - start
@@ -404,7 +404,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 "warm_start=True, but the data or the search strategy differ from "
                 "the previous fit; starting a new search.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return None
         return state

@@ -226,4 +226,4 @@ def test_default_grid_lies_in_default_space(estimator):
 def test_default_param_space_unknown_search():
     """Check that an unknown strategy name is refused."""
     with pytest.raises(ValueError, match="search must be one of"):
-        default_param_space("halving")
+        default_param_space("genetic")

@@ -1,0 +1,360 @@
+"""Budgets, halving, progress, the warning summary and continuing a search."""
+
+import io
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+from sk_mlp_tune._search import (
+    BudgetSpent,
+    SearchMonitor,
+    _ProgressLine,
+    default_n_points,
+)
+
+SEARCHES = ["grid", "random", "bayes", "halving"]
+SPACE = {
+    "hidden_layer_sizes": [(16,), (32,), (64,)],
+    "alpha": (1e-5, 1e-1, "log-uniform"),
+    "learning_rate_init": (1e-3, 1e-1, "log-uniform"),
+}
+
+
+def slow_tuner(search, **params):
+    """Return a tuner whose full search would take far longer than a few seconds."""
+    defaults = {
+        "param_space": SPACE,
+        "search": search,
+        "n_iter": 300,
+        "n_grid_points": 10,
+        "cv": 2,
+        "random_state": 0,
+    }
+    return TunedMLPClassifier(MLPClassifier(max_iter=60), **{**defaults, **params})
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("search", SEARCHES)
+def test_max_time_stops_between_batches(digits, search):
+    """Check that a 3-second budget ends the search within one batch of it."""
+    X, y = digits
+    tuner = slow_tuner(search, max_time=3)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tuner.fit(X, y)
+    wall = time.perf_counter() - start
+
+    results = tuner.cv_results_
+    n_evaluated = len(results["params"])
+    assert tuner.stop_reason_ == "max_time"
+    if search == "halving":
+        # Stopped before the last rung, which trains with the full max_iter.
+        assert results["n_resources"].max() < 60
+        assert tuner.search_.n_iterations_ == len(np.unique(results["iter"]))
+    else:
+        assert 0 < n_evaluated < 300
+    # Exactly the evaluated candidates, each with a score for every fold.
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
+        assert len(results[key]) == n_evaluated
+        assert np.isfinite(results[key]).all()
+    assert tuner.best_params_ == results["params"][tuner.best_index_]
+    assert tuner.best_score_ == np.max(results["mean_test_score"])
+    # The bound: the budget, plus the longest batch that may start just before
+    # it ends (a batch is one candidate here, n_jobs=1; one rung for halving),
+    # plus the final refit and a second of set-up and bookkeeping.
+    per_candidate = 2 * (results["mean_fit_time"] + results["mean_score_time"])
+    if search == "halving":
+        rungs = results["iter"]
+        longest_batch = max(per_candidate[rungs == r].sum() for r in np.unique(rungs))
+    else:
+        longest_batch = per_candidate.max()
+    bound = 3 + longest_batch + tuner.refit_time_ + 1.0
+    assert tuner.search_time_ <= bound
+    assert wall <= bound + 0.5
+
+
+def test_without_budget_the_search_completes(iris, fast_mlp):
+    """Check that without max_time every candidate runs and says so."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space={"alpha": [1e-3, 1e-2, 1e-1]}, search="grid", cv=2
+    ).fit(X, y)
+    assert tuner.stop_reason_ == "completed"
+    assert len(tuner.cv_results_["params"]) == 3
+    assert tuner.search_time_ > 0
+
+
+def test_bad_max_time_is_refused(iris):
+    """Check that a non-positive budget is refused by parameter validation."""
+    X, y = iris
+    with pytest.raises(ValueError, match="'max_time' parameter"):
+        TunedMLPClassifier(max_time=0).fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("resource", ["max_iter", "n_samples"])
+def test_halving_grows_the_resource(digits, resource):
+    """Check that halving keeps the best candidates and grows their resource."""
+    X, y = digits
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=27),
+        search="halving",
+        resource=resource,
+        n_iter=9,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    results = tuner.cv_results_
+    rungs = np.unique(results["iter"])
+    assert len(rungs) >= 2
+    first, last = results["iter"] == rungs[0], results["iter"] == rungs[-1]
+    assert first.sum() == 9
+    assert last.sum() < first.sum()
+    assert results["n_resources"][last].min() > results["n_resources"][first].max()
+    if resource == "max_iter":
+        assert results["n_resources"][last].max() == 27
+        # The architecture and dropout space works as in the other strategies.
+        assert {"n_neurons", "dropout"} <= set(tuner.best_params_)
+    # The best candidate comes from the last rung, scored at the full resource.
+    assert tuner.best_index_ in np.flatnonzero(last)
+
+
+def test_halving_max_iter_needs_the_parameter(iris):
+    """Check that resource='max_iter' on an estimator without it is refused."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        KNeighborsClassifier(), param_space={"n_neighbors": [3, 5]}, search="halving"
+    )
+    with pytest.raises(ValueError, match="does not have; use resource='n_samples'"):
+        tuner.fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("search", ["grid", "bayes", "halving"])
+def test_progress_reports_candidates_score_and_time(iris, fast_mlp, search, capsys):
+    """Check that verbose=1 prints candidates done, best score and elapsed time."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
+        search=search,
+        n_iter=4,
+        cv=2,
+        verbose=1,
+        random_state=0,
+    ).fit(X, y)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines, "no progress was shown"
+    assert lines[-1].startswith("Tuning [")
+    assert "4/4 candidates" in lines[-1] or search == "halving"
+    best = np.nanmax(tuner.cv_results_["mean_test_score"])
+    assert f"best score {best:.4f}" in lines[-1] or search == "halving"
+    assert lines[-1].endswith(" s")
+
+
+def test_progress_is_silent_by_default(iris, fast_mlp, capsys):
+    """Check that verbose=0 prints nothing."""
+    X, y = iris
+    TunedMLPClassifier(fast_mlp, param_space={"alpha": [1e-3]}, cv=2).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out == ""
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_rewrites_in_place_on_a_terminal():
+    """Check that a terminal gets one line rewritten, a file one line per update."""
+    terminal, log = _FakeTerminal(), io.StringIO()
+    for stream in (terminal, log):
+        line = _ProgressLine(4, stream=stream)
+        line.update(2, 0.5, 1.0)
+        line.update(4, 0.75, 2.0)
+        line.close("max_time")
+    assert terminal.getvalue().count("\r") == 2
+    assert terminal.getvalue().count("\n") == 2  # the end, and the stop reason
+    assert log.getvalue().count("\r") == 0
+    assert log.getvalue().splitlines()[:2] == [
+        "Tuning [##########..........] 2/4 candidates | best score 0.5000 | 1.0 s",
+        "Tuning [####################] 4/4 candidates | best score 0.7500 | 2.0 s",
+    ]
+    assert "Stopped early: max_time." in log.getvalue()
+
+
+def test_monitor_always_runs_the_first_batch():
+    """Check that an already spent budget still lets one batch run."""
+    monitor = SearchMonitor(max_time=1e-9, batch_size=2, n_planned=6, progress=False)
+    calls = []
+
+    def evaluate(candidates, cv=None, more_results=None):
+        calls.append(list(candidates))
+        done = [c for batch in calls for c in batch]
+        return {"params": done, "mean_test_score": [0.0] * len(done)}
+
+    time.sleep(0.01)
+    with pytest.raises(BudgetSpent):
+        monitor.batched(evaluate)(range(6))
+    assert calls == [[0, 1]]
+    assert monitor.stop_reason == "max_time"
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "n_splits", "expected"), [(1, 5, 1), (2, 5, 1), (16, 5, 4), (8, 2, 4)]
+)
+def test_default_n_points_keeps_workers_busy(n_jobs, n_splits, expected):
+    """Check that a Bayesian step proposes enough candidates for every worker."""
+    assert default_n_points(n_jobs, n_splits) == expected
+
+
+def test_bayes_proposes_n_points_per_step(iris, fast_mlp):
+    """Check that n_points candidates are proposed and evaluated per step."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": (1e-4, 1.0, "log-uniform")},
+        n_iter=6,
+        n_points=3,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert tuner.search_.n_points == 3
+    assert len(tuner.cv_results_["params"]) == 6
+    # Constant-liar proposals of one step differ from each other.
+    alphas = [p["alpha"] for p in tuner.cv_results_["params"]]
+    assert len(set(alphas[:3])) == 3
+    assert len(set(alphas[3:])) == 3
+
+
+def test_convergence_warnings_become_one_summary(iris):
+    """Check that fits stopping at max_iter give one warning and a count."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0),
+        param_space={"alpha": [1e-3, 1e-2]},
+        search="grid",
+        cv=3,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(convergence) == 1
+    # Two candidates x three folds, and the refit: all stop after 2 epochs.
+    assert "7 of 7 MLP fits stopped at max_iter=2" in str(convergence[0].message)
+    assert tuner.n_max_iter_reached_ == 7
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_convergence_count_crosses_worker_processes(digits):
+    """Check that fits in other processes are counted, with train scores too."""
+    X, y = digits
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+        param_space={"alpha": [1e-3, 1e-2], "batch_size": [50, 100]},
+        search="grid",
+        cv=2,
+        n_jobs=2,
+        return_train_score=True,
+    ).fit(X, y)
+    assert tuner.n_max_iter_reached_ == 4 * 2 + 1
+
+
+def test_converged_fits_are_not_counted(iris, fast_mlp):
+    """Check that fits that converge leave no summary and a zero count."""
+    X, y = iris
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner = TunedMLPClassifier(
+            MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5000),
+            param_space={"alpha": [1.0]},
+            search="grid",
+            cv=2,
+        ).fit(X, y)
+    assert tuner.n_max_iter_reached_ == 0
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("search", ["random", "bayes"])
+def test_warm_start_continues_the_search(iris, fast_mlp, search):
+    """Check that a second fit adds candidates and keeps the earlier ones."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
+        search=search,
+        n_iter=3,
+        cv=2,
+        warm_start=True,
+        random_state=0,
+    )
+    first = tuner.fit(X, y).cv_results_
+    first_params = list(first["params"])
+    second = tuner.fit(X, y).cv_results_
+    assert len(second["params"]) == 6
+    assert second["params"][:3] == first_params
+    assert second["params"][3:] != first_params
+    np.testing.assert_allclose(second["mean_test_score"][:3], first["mean_test_score"])
+    assert tuner.best_score_ == np.max(second["mean_test_score"])
+    assert tuner.best_params_ == second["params"][tuner.best_index_]
+    assert second["rank_test_score"].min() == 1
+    assert tuner.best_estimator_.get_params()["alpha"] == tuner.best_params_["alpha"]
+    if search == "bayes":
+        # The optimizer was told the three earlier points before proposing.
+        (optimizer,) = tuner.search_.optimizers_
+        assert len(optimizer.Xi) == 6
+
+
+def test_warm_start_continues_an_interrupted_grid(iris, fast_mlp):
+    """Check that a grid cut short by its budget is finished by a second fit."""
+    X, y = iris
+    grid = {"alpha": list(np.logspace(-4, 1, 8))}
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space=grid, search="grid", cv=2, warm_start=True
+    )
+    tuner.set_params(max_time=1e-9).fit(X, y)
+    assert tuner.stop_reason_ == "max_time"
+    n_first = len(tuner.cv_results_["params"])
+    tuner.set_params(max_time=None).fit(X, y)
+    assert tuner.stop_reason_ == "completed"
+    alphas = sorted(p["alpha"] for p in tuner.cv_results_["params"])
+    np.testing.assert_allclose(alphas, grid["alpha"])
+    assert n_first < 8
+    with pytest.warns(UserWarning, match="nothing is left to continue"):
+        tuner.fit(X, y)
+    assert len(tuner.cv_results_["params"]) == 8
+
+
+def test_warm_start_on_new_data_starts_over(iris, fast_mlp):
+    """Check that different data restart the search, and say so."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
+        search="random",
+        n_iter=2,
+        cv=2,
+        warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    with pytest.warns(UserWarning, match="data or the search strategy differ"):
+        tuner.fit(X[::-1], y[::-1])
+    assert len(tuner.cv_results_["params"]) == 2
+
+
+def test_warm_start_refuses_halving(iris):
+    """Check that warm_start with halving is refused before fitting."""
+    X, y = iris
+    with pytest.raises(ValueError, match="cannot continue search='halving'"):
+        TunedMLPClassifier(search="halving", warm_start=True).fit(X, y)
