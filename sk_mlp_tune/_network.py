@@ -244,8 +244,8 @@ class DropoutMLPClassifier(_DropoutMLPMixin, MLPClassifier):
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
-epsilon, n_iter_no_change, max_fun
-        As in :class:`~sklearn.neural_network.MLPClassifier`.
+epsilon, n_iter_no_change, max_fun : as in MLPClassifier
+        See :class:`~sklearn.neural_network.MLPClassifier`.
 
     Attributes
     ----------
@@ -372,8 +372,8 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
-epsilon, n_iter_no_change, max_fun
-        As in :class:`~sklearn.neural_network.MLPRegressor`.
+epsilon, n_iter_no_change, max_fun : as in MLPRegressor
+        See :class:`~sklearn.neural_network.MLPRegressor`.
 
     Attributes
     ----------

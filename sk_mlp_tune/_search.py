@@ -322,8 +322,13 @@ class MaxIterCounter:
         # With return_train_score the scorer sees each fit twice; mark once.
         if not getattr(estimator, "_sk_mlp_tune_counted", False):
             if stopped_at_max_iter(estimator):
-                with open(self.path, "ab") as marks:
-                    marks.write(b"1")
+                try:
+                    with open(self.path, "ab") as marks:
+                        marks.write(b"1")
+                except OSError:
+                    # A worker on another machine cannot reach the folder;
+                    # its fits go uncounted rather than unscored.
+                    pass
             estimator._sk_mlp_tune_counted = True
         return self.scorer(estimator, X, y, **score_params)
 

@@ -359,6 +359,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 # Silenced here and, through scikit-learn's Parallel, in the
                 # workers: one summary replaces a warning per fit.
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                # A batch larger than a small training fold is clipped to the
+                # fold, which is what the candidate asked for in effect.
+                warnings.filterwarnings(
+                    "ignore", message="Got `batch_size`", category=UserWarning
+                )
                 search.fit(X, y, **fit_params)
             n_stopped = counter.count()
         for warning in caught:
@@ -558,23 +563,45 @@ _SHARED_PARAMETERS = """
         is searched as ``hidden_layer_sizes`` tuples instead. The dict given
         is never modified.
 
-    search : {"grid", "random", "bayes"}, default="bayes"
+    search : {"grid", "random", "bayes", "halving"}, default="bayes"
         How candidates are chosen: ``"grid"`` tries every combination with
         :class:`~sklearn.model_selection.GridSearchCV`, ranges cut into
         ``n_grid_points`` values (log-spaced for log ranges);
         ``"random"`` draws ``n_iter`` candidates with
         :class:`~sklearn.model_selection.RandomizedSearchCV`; ``"bayes"``
-        proposes ``n_iter`` candidates one after the other with
-        scikit-optimize's ``BayesSearchCV``, each informed by the scores so
-        far.
+        proposes ``n_iter`` candidates, ``n_points`` per step, with
+        scikit-optimize's ``BayesSearchCV``, each step informed by the
+        scores so far; ``"halving"`` trains ``n_iter`` random candidates with
+        a small ``resource`` and keeps the best third for the next, larger
+        rung (:class:`~sklearn.model_selection.HalvingRandomSearchCV`).
 
     n_iter : int, default=20
-        Number of candidates for random and Bayesian search (shared out over
-        the sub-spaces). Ignored by grid search.
+        Number of candidates for random, Bayesian and halving search (shared
+        out over the sub-spaces). Ignored by grid search.
 
     n_grid_points : int, default=3
         Number of values each range is cut into for grid search. Ignored by
-        random and Bayesian search. A grid of more than 500 candidates warns.
+        the other strategies. A grid of more than 500 candidates warns.
+
+    n_points : int, default=None
+        Candidates Bayesian search proposes per step. None means
+        ``ceil(n_jobs / n_splits)``: enough for every worker to have a fit.
+
+    resource : {"max_iter", "n_samples"}, default="max_iter"
+        What successive halving grows from rung to rung: the epochs, up to
+        the estimator's ``max_iter``, or the training samples.
+
+    max_time : float, default=None
+        Time budget of the search in seconds. Candidates run in batches
+        (about ``n_jobs`` candidates; one Bayesian step; one halving rung)
+        and no batch starts once the budget is spent, so the search ends at
+        most one batch (plus the refit) after it. The first batch always
+        runs. None means no budget.
+
+    warm_start : bool, default=False
+        Whether a new ``fit`` on the same data continues the previous search
+        (earlier candidates kept, new ones evaluated) instead of starting
+        over. Not with ``search="halving"``.
 
     scoring : str, callable or None, default=None
         The metric maximised, as in
@@ -601,7 +628,9 @@ _SHARED_PARAMETERS = """
         :class:`~sklearn.model_selection.GridSearchCV`.
 
     verbose : int, default=0
-        Verbosity of the search.
+        ``1`` shows a progress line on standard error (candidates done, best
+        score so far, time elapsed) after each batch; ``2`` and more also
+        pass ``verbose - 1`` to the search object.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of candidates and, when the estimator's own
@@ -617,8 +646,10 @@ _SHARED_PARAMETERS = """
 
     Attributes
     ----------
-    search_ : GridSearchCV, RandomizedSearchCV or BayesSearchCV
-        The fitted search object.
+    search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV or \
+HalvingRandomSearchCV
+        The fitted search object (a subclass that runs in monitored
+        batches); with ``warm_start``, that of the last round.
 
     best_estimator_ : estimator
         The best candidate refitted on the whole data. Only with
@@ -649,6 +680,17 @@ _SHARED_PARAMETERS = """
 
     refit_time_ : float
         Seconds spent refitting the best candidate. Only with ``refit=True``.
+
+    stop_reason_ : {"completed", "max_time"}
+        Why the search stopped.
+
+    search_time_ : float
+        Seconds the last ``fit`` took, refit included.
+
+    n_max_iter_reached_ : int
+        Number of MLP fits (cross-validation and refit) that stopped at
+        ``max_iter`` before converging; one ``ConvergenceWarning`` sums them
+        up instead of one warning per fit.
 {task_attributes}
     n_features_in_ : int
         Number of features seen during ``fit``.

@@ -18,6 +18,9 @@ def _parser():
     )
     parser.add_argument("--search", choices=SEARCHES, default="bayes")
     parser.add_argument(
+        "--max-time", type=float, default=None, help="time budget in seconds"
+    )
+    parser.add_argument(
         "--n-iter", type=int, default=20, help="candidates (random, bayes)"
     )
     parser.add_argument("--cv", type=int, default=5, help="cross-validation folds")
@@ -28,15 +31,17 @@ def _parser():
     return parser
 
 
-def demo(*, search="bayes", n_iter=20, cv=5, n_jobs=-1, random_state=0):
+def demo(*, search="bayes", n_iter=20, max_time=None, cv=5, n_jobs=-1, random_state=0):
     """Tune a classifier on load_digits, printing progress and the result.
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes"}, default="bayes"
+    search : {"grid", "random", "bayes", "halving"}, default="bayes"
         The search strategy.
     n_iter : int, default=20
-        Number of candidates for random and Bayesian search.
+        Number of candidates for random, Bayesian and halving search.
+    max_time : float, default=None
+        Time budget of the search in seconds; None for none.
     cv : int, default=5
         Number of cross-validation folds.
     n_jobs : int, default=-1
@@ -63,10 +68,11 @@ def demo(*, search="bayes", n_iter=20, cv=5, n_jobs=-1, random_state=0):
     tuner = TunedMLPClassifier(
         search=search,
         n_iter=n_iter,
+        max_time=max_time,
         cv=cv,
         n_jobs=n_jobs,
         random_state=random_state,
-        verbose=1,
+        verbose=1,  # a progress line on standard error
     )
     model = make_pipeline(StandardScaler(), tuner)
     print(
@@ -85,7 +91,7 @@ def demo(*, search="bayes", n_iter=20, cv=5, n_jobs=-1, random_state=0):
     n_candidates = len(tuner.cv_results_["params"])
     print(f"CV accuracy:          {tuner.best_score_:.4f} (best of {n_candidates})")
     print(f"Held-out accuracy:    {model.score(X_test, y_test):.4f}")
-    print(f"Time:                 {elapsed:.1f} s")
+    print(f"Time:                 {elapsed:.1f} s ({tuner.stop_reason_})")
     return model
 
 
@@ -106,6 +112,7 @@ def main(argv=None):
     demo(
         search=args.search,
         n_iter=args.n_iter,
+        max_time=args.max_time,
         cv=args.cv,
         n_jobs=args.n_jobs,
         random_state=args.random_state,

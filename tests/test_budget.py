@@ -358,3 +358,31 @@ def test_warm_start_refuses_halving(iris):
     X, y = iris
     with pytest.raises(ValueError, match="cannot continue search='halving'"):
         TunedMLPClassifier(search="halving", warm_start=True).fit(X, y)
+
+
+def test_counter_unreachable_folder_still_scores(iris, fast_mlp, tmp_path):
+    """Check that a worker that cannot reach the count's folder still scores."""
+    from sklearn.metrics import check_scoring
+
+    from sk_mlp_tune._search import MaxIterCounter
+
+    X, y = iris
+    stopped = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
+    scorer = check_scoring(stopped)
+    counter = MaxIterCounter(scorer, str(tmp_path / "elsewhere" / "marks"))
+    assert counter(stopped, X, y) == scorer(stopped, X, y)
+    assert counter.count() == 0
+
+
+def test_batch_clipping_warnings_are_silenced(iris, fast_mlp):
+    """Check that batch sizes larger than a fold do not warn from every fit."""
+    X, y = iris
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TunedMLPClassifier(
+            MLPClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0),
+            param_space={"batch_size": [500]},
+            search="grid",
+            cv=2,
+        ).fit(X, y)
+    assert not [w for w in caught if "batch_size" in str(w.message)]
