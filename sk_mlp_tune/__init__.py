@@ -3,6 +3,7 @@
 from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._space import default_param_space
 from ._tuned import TunedMLPClassifier, TunedMLPRegressor
+from .io import load, save
 
 __version__ = "0.1.0.dev0"
 
@@ -13,4 +14,6 @@ __all__ = [
     "TunedMLPRegressor",
     "__version__",
     "default_param_space",
+    "load",
+    "save",
 ]

@@ -394,6 +394,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        # The monitor holds a stream and the clock of this fit: not fitted state.
+        search.monitor = None
         self.stop_reason_ = monitor.stop_reason
         self.search_time_ = time.perf_counter() - start
         self._warm_state = _WarmState.after(self, X, y, previous)

@@ -1,34 +1,29 @@
-"""Command line: ``python -m sk_mlp_tune`` tunes an MLP on a bundled dataset."""
+"""The ``sk-mlp-tune`` command (also ``python -m sk_mlp_tune``).
+
+Subcommands: ``demo`` (the default), ``fit`` a CSV file, ``predict`` with a
+saved model, and ``report`` on a saved model. Errors end with one line on
+standard error and exit status 1; ``--debug`` shows the traceback instead.
+"""
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 from ._search import SEARCHES
 
+PROG = "sk-mlp-tune"
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m sk_mlp_tune",
-        description=(
-            "Tune an MLP classifier on scikit-learn's bundled load_digits "
-            "(8x8 images of hand-written digits) and report the best "
-            "hyperparameters, the cross-validated score, the held-out test "
-            "accuracy and the time taken."
-        ),
-    )
-    parser.add_argument("--search", choices=SEARCHES, default="bayes")
-    parser.add_argument(
-        "--max-time", type=float, default=None, help="time budget in seconds"
-    )
-    parser.add_argument(
-        "--n-iter", type=int, default=20, help="candidates (random, bayes)"
-    )
-    parser.add_argument("--cv", type=int, default=5, help="cross-validation folds")
-    parser.add_argument(
-        "--n-jobs", type=int, default=-1, help="parallel jobs (-1: all cores)"
-    )
-    parser.add_argument("--random-state", type=int, default=0)
-    return parser
+# An integer target with at most this many distinct values is taken for
+# class labels when --task is not given.
+MAX_CLASSES_INFERRED = 20
+
+
+class CommandError(Exception):
+    """A problem with the user's input, reported in one line."""
+
+
+# -- demo ---------------------------------------------------------------------
 
 
 def demo(*, search="bayes", n_iter=20, max_time=None, cv=5, n_jobs=-1, random_state=0):
@@ -82,17 +77,420 @@ def demo(*, search="bayes", n_iter=20, max_time=None, cv=5, n_jobs=-1, random_st
     )
     start = time.perf_counter()
     model.fit(X_train, y_train)
-    elapsed = time.perf_counter() - start
+    _print_summary(tuner, "accuracy", model.score(X_test, y_test), start)
+    return model
 
+
+def _print_summary(tuner, metric, held_out, start):
     print("\nBest hyperparameters:")
     for name, value in tuner.best_params_.items():
         shown = f"{value:.3g}" if isinstance(value, float) else repr(value)
         print(f"  {name:<20} {shown}")
     n_candidates = len(tuner.cv_results_["params"])
-    print(f"CV accuracy:          {tuner.best_score_:.4f} (best of {n_candidates})")
-    print(f"Held-out accuracy:    {model.score(X_test, y_test):.4f}")
+    print(
+        f"CV {metric}:{' ' * (17 - len(metric))} {tuner.best_score_:.4f} "
+        f"(best of {n_candidates})"
+    )
+    print(f"Held-out {metric}:{' ' * (11 - len(metric))} {held_out:.4f}")
+    elapsed = time.perf_counter() - start
     print(f"Time:                 {elapsed:.1f} s ({tuner.stop_reason_})")
-    return model
+
+
+# -- reading data -------------------------------------------------------------
+
+
+def read_csv(path):
+    """Read a CSV file into a DataFrame, with one-line errors for bad files."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise CommandError(f"{path} is not a readable CSV file: {error}") from None
+    if frame.empty:
+        raise CommandError(f"{path} has a header but no rows")
+    _refuse_garbage_in_numeric_columns(frame, path)
+    return frame
+
+
+def _refuse_garbage_in_numeric_columns(frame, path):
+    """Refuse a mostly numeric text column: stray text in numbers is a typo."""
+    import pandas as pd
+
+    text = frame.select_dtypes(exclude=["number", "bool", "datetime"]).columns
+    for name in text:
+        column = frame[name]
+        present = column.notna()
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = present & numbers.isna()
+        if bad.any() and numbers.notna().sum() >= 0.8 * present.sum():
+            rows = [int(i) + 2 for i in column.index[bad][:3]]  # + header, 1-based
+            examples = [str(v) for v in column[bad][:3]]
+            raise CommandError(
+                f"column {name!r} of {path} is numeric but for {int(bad.sum())} "
+                f"value(s) such as {examples} (lines {rows}); fix or remove them"
+            )
+
+
+def infer_task(y):
+    """Return "classification" or "regression" for a target column, and why."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_bool_dtype(y) or not is_numeric_dtype(y):
+        return "classification", f"{y.dtype} values"
+    n_distinct = y.nunique()
+    if (y.dropna() % 1 == 0).all() and n_distinct <= MAX_CLASSES_INFERRED:
+        return "classification", f"{n_distinct} distinct integer values"
+    return "regression", f"{n_distinct} distinct numeric values"
+
+
+def _preprocessor(frame):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = list(frame.select_dtypes("number").columns)
+    categorical = [c for c in frame.columns if c not in numeric]
+    return ColumnTransformer(
+        [
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                numeric,
+            ),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                categorical,
+            ),
+        ]
+    )
+
+
+# -- subcommands --------------------------------------------------------------
+
+
+def command_fit(args):
+    """Tune a model on a CSV file; print, and save the model and report."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._tuned import TunedMLPClassifier, TunedMLPRegressor
+
+    frame = read_csv(args.data)
+    if args.target not in frame.columns:
+        raise CommandError(
+            f"no column {args.target!r} in {args.data}; columns are "
+            f"{list(frame.columns)}"
+        )
+    frame = frame[frame[args.target].notna()]
+    y = frame.pop(args.target)
+    if frame.shape[1] == 0:
+        raise CommandError(f"{args.data} has no feature column besides the target")
+    task, reason = infer_task(y)
+    if args.task is None:
+        print(f"Task: {task} (inferred from the target's {reason}; --task overrides)")
+    else:
+        task = args.task
+        print(f"Task: {task}")
+    classification = task == "classification"
+    if classification and y.nunique() < 2:
+        raise CommandError(
+            f"target {args.target!r} has a single class, {y.iloc[0]!r}; a classifier "
+            "needs at least two"
+        )
+
+    tuner_class = TunedMLPClassifier if classification else TunedMLPRegressor
+    tuner = tuner_class(
+        search=args.search,
+        n_iter=args.n_iter,
+        max_time=args.max_time,
+        cv=args.cv,
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+        verbose=1,
+    )
+    estimator = (
+        tuner
+        if classification
+        else TransformedTargetRegressor(tuner, transformer=StandardScaler())
+    )
+    model = make_pipeline(_preprocessor(frame), estimator)
+    X_train, X_test, y_train, y_test = train_test_split(
+        frame,
+        y,
+        test_size=args.test_size,
+        random_state=args.random_state,
+        stratify=y if classification else None,
+    )
+    print(
+        f"Training on {len(X_train)} rows, holding out {len(X_test)}; "
+        f"{frame.shape[1]} feature columns."
+    )
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    y_pred = model.predict(X_test)
+    if args.scoring is None:
+        metric, held_out = (
+            ("accuracy" if classification else "R²"),
+            model.score(X_test, y_test),
+        )
+    else:
+        metric, held_out = args.scoring, get_scorer(args.scoring)(model, X_test, y_test)
+    fitted_tuner = tuner if classification else model[-1].regressor_
+    _print_summary(fitted_tuner, metric, held_out, start)
+
+    bundle = {
+        "model": model,
+        "target": args.target,
+        "task": task,
+        "columns": list(frame.columns),
+        "data_shape": list(X_train.shape),
+        "y_true": y_test.to_numpy(),
+        "y_pred": y_pred,
+    }
+    if args.output:
+        from .io import save
+
+        save(bundle, args.output)
+        print(f"Model written to {args.output}")
+    if args.report:
+        _write_bundle_report(bundle, args.report)
+    return 0
+
+
+def _write_bundle_report(bundle, path):
+    from .report import write_report
+
+    write_report(
+        bundle["model"],
+        path,
+        y_true=bundle.get("y_true"),
+        y_pred=bundle.get("y_pred"),
+        data_shape=bundle.get("data_shape"),
+        title=f"Tuned MLP for {bundle.get('target', 'the target')!r}",
+    )
+    print(f"Report written to {path}")
+
+
+def _load_bundle(path):
+    from .io import UntrustedTypesError, load
+
+    if not Path(path).is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        loaded = load(path)
+    except UntrustedTypesError as error:
+        raise CommandError(str(error)) from None
+    except Exception as error:  # skops raises several kinds for a foreign file
+        raise CommandError(f"{path} is not a model saved by {PROG}: {error}") from None
+    if not isinstance(loaded, dict) or "model" not in loaded:
+        raise CommandError(f"{path} is not a model saved by '{PROG} fit --output'")
+    return loaded
+
+
+def command_predict(args):
+    """Predict with a saved model; write or print a CSV of predictions."""
+    bundle = _load_bundle(args.model)
+    frame = read_csv(args.data)
+    expected = bundle["columns"]
+    missing = [c for c in expected if c not in frame.columns]
+    unexpected = [
+        c for c in frame.columns if c not in expected and c != bundle["target"]
+    ]
+    if missing or unexpected:
+        problems = []
+        if missing:
+            problems.append(f"missing columns {missing}")
+        if unexpected:
+            problems.append(f"unexpected columns {unexpected}")
+        raise CommandError(
+            f"{args.data} does not have the training columns: {' and '.join(problems)}"
+        )
+    import pandas as pd
+
+    model = bundle["model"]
+    features = frame[expected]
+    predictions = pd.DataFrame({"prediction": model.predict(features)})
+    if args.proba:
+        if bundle["task"] != "classification":
+            raise CommandError("--proba needs a classification model")
+        proba = model.predict_proba(features)
+        for index, label in enumerate(model.classes_):
+            predictions[f"proba_{label}"] = proba[:, index]
+    if args.output:
+        predictions.to_csv(args.output, index=False)
+        print(f"{len(predictions)} predictions written to {args.output}")
+    else:
+        predictions.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def command_report(args):
+    """Write the HTML report of a saved model."""
+    _write_bundle_report(_load_bundle(args.model), args.output)
+    return 0
+
+
+def command_demo(args):
+    """Run the demo."""
+    demo(
+        search=args.search,
+        n_iter=args.n_iter,
+        max_time=args.max_time,
+        cv=args.cv,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+    )
+    return 0
+
+
+# -- the parser ---------------------------------------------------------------
+
+
+def _add_search_options(parser, *, cv_default):
+    parser.add_argument(
+        "--search",
+        choices=SEARCHES,
+        default="bayes",
+        help="search strategy (default: bayes)",
+    )
+    parser.add_argument(
+        "--n-iter",
+        type=int,
+        default=20,
+        help="candidates for random, bayes and halving (default: 20)",
+    )
+    parser.add_argument(
+        "--max-time",
+        type=float,
+        default=None,
+        help="time budget of the search in seconds",
+    )
+    parser.add_argument(
+        "--cv",
+        type=int,
+        default=cv_default,
+        help=f"cross-validation folds (default: {cv_default})",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="parallel jobs; -1 uses every core (default)",
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the split, the search and the networks",
+    )
+
+
+def build_parser():
+    """Return the argument parser of ``sk-mlp-tune``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser, with one subparser per command.
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Tune scikit-learn MLPs from the shell. Without a command, "
+        "runs the demo.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback on errors"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo_parser = commands.add_parser(
+        "demo",
+        help="tune a classifier on the bundled load_digits images",
+        description="Tune an MLP classifier on scikit-learn's bundled load_digits "
+        "(8x8 images of hand-written digits) and report the best "
+        "hyperparameters, the CV score, the held-out accuracy and the time.",
+    )
+    _add_search_options(demo_parser, cv_default=5)
+    demo_parser.set_defaults(handler=command_demo)
+
+    fit_parser = commands.add_parser(
+        "fit",
+        help="tune a model on a CSV file",
+        description="Read DATA.csv, impute and scale its numeric columns, one-hot "
+        "encode the others, tune an MLP for the target column, and print the "
+        "best hyperparameters, the CV score, the held-out score and the time.",
+    )
+    fit_parser.add_argument("data", metavar="DATA.csv")
+    fit_parser.add_argument(
+        "--target", required=True, metavar="COLUMN", help="the column to predict"
+    )
+    fit_parser.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="inferred from the target when not given",
+    )
+    _add_search_options(fit_parser, cv_default=5)
+    fit_parser.add_argument(
+        "--scoring",
+        default=None,
+        help="scikit-learn scorer name (default: accuracy or R²)",
+    )
+    fit_parser.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        help="fraction held out for the final score (default 0.2)",
+    )
+    fit_parser.add_argument(
+        "--output", metavar="MODEL", help="save the tuned model (skops format)"
+    )
+    fit_parser.add_argument(
+        "--report", metavar="REPORT.html", help="write an HTML report of the search"
+    )
+    fit_parser.set_defaults(handler=command_fit)
+
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Predict the target for each row of DATA.csv, which needs the "
+        "training columns (the target column may be there too).",
+    )
+    predict_parser.add_argument("model", metavar="MODEL")
+    predict_parser.add_argument("data", metavar="DATA.csv")
+    predict_parser.add_argument(
+        "--output",
+        metavar="PREDICTIONS.csv",
+        help="write here instead of standard output",
+    )
+    predict_parser.add_argument(
+        "--proba", action="store_true", help="add one probability column per class"
+    )
+    predict_parser.set_defaults(handler=command_predict)
+
+    report_parser = commands.add_parser(
+        "report",
+        help="write the HTML report of a saved model",
+        description="Write the self-contained HTML report of a saved model.",
+    )
+    report_parser.add_argument("model", metavar="MODEL")
+    report_parser.add_argument("--output", required=True, metavar="REPORT.html")
+    report_parser.set_defaults(handler=command_report)
+    return parser
 
 
 def main(argv=None):
@@ -106,15 +504,25 @@ def main(argv=None):
     Returns
     -------
     status : int
-        The exit status.
+        The exit status: 0 on success, 1 on an error.
     """
-    args = _parser().parse_args(argv)
-    demo(
-        search=args.search,
-        n_iter=args.n_iter,
-        max_time=args.max_time,
-        cv=args.cv,
-        n_jobs=args.n_jobs,
-        random_state=args.random_state,
-    )
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        debug = args.debug
+        args = parser.parse_args(["demo"])
+        args.debug = debug
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        # The reader of our output (``| head``) has gone; nothing to report.
+        sys.stderr.close()
+        return 0
+    except (CommandError, ValueError, TypeError, OSError, ImportError) as error:
+        if args.debug:
+            raise
+        message = (
+            str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        )
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1

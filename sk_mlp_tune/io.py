@@ -1,0 +1,143 @@
+"""Save and load tuned models in skops' secure format.
+
+Unpickling a file can run any code its author chose; skops' format instead
+rebuilds objects from an explicit description and refuses types it was not
+told to trust. :func:`load` trusts exactly the types a tuned model, and the
+command line's preprocessing pipeline, are made of, and refuses a file that
+holds anything else, naming what it found.
+
+``pickle`` and ``joblib.dump`` keep working for those who prefer them (and
+trust their files).
+"""
+
+import copy
+
+# What a saved tuner or the CLI's pipeline holds beyond what skops trusts by
+# default (scikit-learn's estimators, numpy, the builtins).
+TRUSTED_TYPES = frozenset(
+    {
+        "sk_mlp_tune._network.DropoutMLPClassifier",
+        "sk_mlp_tune._network.DropoutMLPRegressor",
+        "sk_mlp_tune._tuned.TunedMLPClassifier",
+        "sk_mlp_tune._tuned.TunedMLPRegressor",
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.metrics._scorer._Scorer",
+        "sklearn.model_selection._split.KFold",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+        "sklearn.preprocessing._label.LabelBinarizer",
+        # The one-hot encoder's dtype parameter, in the CLI's pipeline.
+        "numpy.dtype",
+    }
+)
+
+# Fitted state that exists to run or continue a search, not to predict:
+# the search object (with its distributions and optimizers) and the
+# warm-start record. Left out of saved files.
+_SEARCH_STATE = ("search_", "_warm_state")
+
+
+class UntrustedTypesError(ValueError):
+    """A model file holds types that a tuned model is not made of."""
+
+
+def save(model, path):
+    """Save a tuned model (or a pipeline holding one) in skops' secure format.
+
+    The model keeps everything needed to predict and to inspect the search
+    (``best_params_``, ``cv_results_``, ``coefs_``, ...). The fitted search
+    object ``search_`` and the state that ``warm_start`` continues from are
+    not saved: a loaded model predicts and reports, and a new search starts
+    afresh.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted :class:`~sk_mlp_tune.TunedMLPClassifier`,
+        :class:`~sk_mlp_tune.TunedMLPRegressor`, or a pipeline holding one.
+    path : str or path-like
+        Where to write; ``.skops`` is the usual suffix.
+
+    See Also
+    --------
+    load : Load the file again.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_mlp_tune import TunedMLPClassifier, load, save
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=500),
+    ...     param_space={"alpha": [1e-3, 1e-1]}, search="grid", cv=2,
+    ... ).fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tuner.skops"
+    >>> save(tuner, path)
+    >>> (load(path).predict(X) == tuner.predict(X)).all()
+    np.True_
+    """
+    from skops.io import dump
+
+    dump(_without_search_state(model), path)
+
+
+def load(path):
+    """Load a model saved by :func:`save`, refusing anything unexpected.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    model : estimator
+        The model, ready to predict.
+
+    Raises
+    ------
+    UntrustedTypesError
+        If the file holds types that a tuned model or the command line's
+        pipeline is not made of; nothing from the file is built then.
+
+    See Also
+    --------
+    save : Write such a file.
+    """
+    from skops.io import get_untrusted_types
+    from skops.io import load as skops_load
+
+    found = get_untrusted_types(file=path)
+    unexpected = sorted(set(found) - TRUSTED_TYPES)
+    if unexpected:
+        raise UntrustedTypesError(
+            f"{path} holds types a tuned model is not made of: {unexpected}. "
+            "It was not loaded. If you wrote it yourself and trust it, load it "
+            "with skops.io.load(path, trusted=[...]) after reviewing the types."
+        )
+    return skops_load(path, trusted=list(found))
+
+
+def _without_search_state(model):
+    """Return a shallow copy of ``model`` whose tuners hold no search state."""
+    from ._tuned import _BaseTunedMLP
+
+    if isinstance(model, _BaseTunedMLP):
+        slim = copy.copy(model)
+        for name in _SEARCH_STATE:
+            slim.__dict__.pop(name, None)
+        return slim
+    if isinstance(model, dict):  # the command line's bundle
+        return {key: _without_search_state(value) for key, value in model.items()}
+    if hasattr(model, "steps"):
+        slim = copy.copy(model)
+        slim.steps = [(name, _without_search_state(step)) for name, step in model.steps]
+        return slim
+    if hasattr(model, "regressor_"):
+        slim = copy.copy(model)
+        slim.regressor_ = _without_search_state(model.regressor_)
+        return slim
+    return model

@@ -1,0 +1,250 @@
+"""A self-contained HTML report of a search: what a person reads after tuning.
+
+The report opens in any browser with no network: the figures are embedded
+as PNG data and there is no external script, style sheet or image.
+"""
+
+import base64
+import html
+import io
+import platform
+import time
+
+import numpy as np
+
+from .plotting import (
+    _pyplot,
+    find_tuner,
+    plot_hyperparameter_scores,
+    plot_loss_curve,
+    plot_search_history,
+)
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em;
+       color: #222; line-height: 1.4; }
+h1, h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th { background: #f3f3f3; }
+td.text, th.text { text-align: left; }
+img { max-width: 100%; }
+.note { color: #666; }
+"""
+
+
+def build_report(model, *, y_true=None, y_pred=None, data_shape=None, title=None):
+    """Return the HTML report of a fitted tuner as a string.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted tuner, or a pipeline holding one.
+    y_true, y_pred : array-like of shape (n_samples,), default=None
+        Held-out targets and the model's predictions for them; for
+        classification the report then shows the confusion matrix and the
+        per-class scores, for regression R² and the mean absolute error.
+    data_shape : tuple of int, default=None
+        ``(n_samples, n_features)`` of the training data, to show.
+    title : str, default=None
+        The page title.
+
+    Returns
+    -------
+    html : str
+        A complete, self-contained HTML document.
+    """
+    tuner = find_tuner(model)
+    title = title or f"{type(tuner).__name__} search report"
+    sections = [
+        f"<h1>{_escape(title)}</h1>",
+        _summary_section(tuner, data_shape),
+        _best_params_section(tuner),
+        _top_candidates_section(tuner),
+        _figures_section(tuner),
+    ]
+    if y_true is not None and y_pred is not None:
+        sections.append(_holdout_section(tuner, np.asarray(y_true), np.asarray(y_pred)))
+    sections.append(_versions_section())
+    body = "\n".join(sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def write_report(model, path, **kwargs):
+    """Write the HTML report of a fitted tuner to ``path``.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted tuner, or a pipeline holding one.
+    path : str or path-like
+        The file to write.
+    **kwargs : dict
+        Passed to :func:`build_report`: ``y_true``, ``y_pred``,
+        ``data_shape``, ``title``.
+    """
+    with open(path, "w", encoding="utf-8") as report:
+        report.write(build_report(model, **kwargs))
+
+
+def _escape(value):
+    return html.escape(str(value))
+
+
+def _table(header, rows, text_columns=(0,)):
+    def cell(tag, index, value):
+        css = ' class="text"' if index in text_columns else ""
+        return f"<{tag}{css}>{_escape(value)}</{tag}>"
+
+    head = "".join(cell("th", i, h) for i, h in enumerate(header))
+    body = "".join(
+        "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _format(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value) if not isinstance(value, str) else value
+
+
+def _summary_section(tuner, data_shape):
+    rows = [
+        ("search", tuner.search),
+        ("candidates evaluated", len(tuner.cv_results_["params"])),
+        ("cross-validation folds", tuner.n_splits_),
+        ("best CV score", f"{tuner.best_score_:.4f}"),
+    ]
+    if data_shape is not None:
+        rows.append(
+            ("training data", f"{data_shape[0]} samples x {data_shape[1]} features")
+        )
+    for name, label in (
+        ("search_time_", "search time (s)"),
+        ("refit_time_", "refit time (s)"),
+        ("stop_reason_", "stopped because"),
+        ("n_max_iter_reached_", "fits that stopped at max_iter"),
+    ):
+        if hasattr(tuner, name):
+            value = getattr(tuner, name)
+            rows.append((label, f"{value:.1f}" if isinstance(value, float) else value))
+    return "<h2>Summary</h2>" + _table(("", "value"), rows)
+
+
+def _best_params_section(tuner):
+    rows = [(name, _format(value)) for name, value in tuner.best_params_.items()]
+    extra = ""
+    best = getattr(tuner, "best_estimator_", None)
+    if best is not None and hasattr(best, "hidden_layer_sizes_"):
+        extra = (
+            f"<p>Hidden layers of the refitted model: "
+            f"{_escape(best.hidden_layer_sizes_)}.</p>"
+        )
+    return (
+        "<h2>Best hyperparameters</h2>"
+        + _table(("hyperparameter", "value"), rows)
+        + extra
+    )
+
+
+def _top_candidates_section(tuner, n_top=10):
+    results = tuner.cv_results_
+    order = np.argsort(results["rank_test_score"], kind="stable")[:n_top]
+    names = sorted({name for params in results["params"] for name in params})
+    rows = [
+        (
+            int(results["rank_test_score"][i]),
+            f"{results['mean_test_score'][i]:.4f}",
+            f"{results['std_test_score'][i]:.4f}",
+            f"{results['mean_fit_time'][i]:.2f}",
+            *(_format(results["params"][i].get(name, "")) for name in names),
+        )
+        for i in order
+    ]
+    header = ("rank", "mean CV score", "sd", "fit time (s)", *names)
+    return f"<h2>Top {len(order)} candidates</h2>" + _table(
+        header, rows, text_columns=()
+    )
+
+
+def _png(figure):
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="figure" src="data:image/png;base64,{encoded}">'
+
+
+def _figures_section(tuner):
+    parts = ["<h2>Figures</h2>", _png(plot_search_history(tuner))]
+    parts.append(_png(plot_hyperparameter_scores(tuner)))
+    try:
+        parts.append(_png(plot_loss_curve(tuner)))
+    except (AttributeError, ValueError) as reason:
+        parts.append(f'<p class="note">No loss curve: {_escape(reason)}</p>')
+    return "\n".join(parts)
+
+
+def _holdout_section(tuner, y_true, y_pred):
+    from sklearn import metrics
+
+    if not hasattr(tuner, "classes_"):
+        rows = [
+            ("R²", f"{metrics.r2_score(y_true, y_pred):.4f}"),
+            (
+                "mean absolute error",
+                f"{metrics.mean_absolute_error(y_true, y_pred):.4g}",
+            ),
+            ("held-out samples", len(y_true)),
+        ]
+        return "<h2>Held-out scores</h2>" + _table(("", "value"), rows)
+    labels = list(tuner.classes_)
+    matrix = metrics.confusion_matrix(y_true, y_pred, labels=labels)
+    confusion = _table(
+        ("true \\ predicted", *labels),
+        [(label, *row) for label, row in zip(labels, matrix, strict=True)],
+    )
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    per_class = _table(
+        ("class", "precision", "recall", "F1", "support"),
+        [
+            (label, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", int(s))
+            for label, p, r, f, s in zip(
+                labels, precision, recall, f1, support, strict=True
+            )
+        ],
+    )
+    accuracy = metrics.accuracy_score(y_true, y_pred)
+    return (
+        f"<h2>Held-out scores</h2><p>Accuracy on {len(y_true)} held-out samples: "
+        f"{accuracy:.4f}.</p><h3>Confusion matrix</h3>{confusion}"
+        f"<h3>Per-class scores</h3>{per_class}"
+    )
+
+
+def _versions_section():
+    import joblib
+    import sklearn
+    import skopt
+
+    from . import __version__
+
+    rows = [
+        ("sk_mlp_tune", __version__),
+        ("scikit-learn", sklearn.__version__),
+        ("scikit-optimize", skopt.__version__),
+        ("joblib", joblib.__version__),
+        ("numpy", np.__version__),
+        ("Python", platform.python_version()),
+        ("written", time.strftime("%Y-%m-%d %H:%M")),
+    ]
+    return "<h2>Versions</h2>" + _table(("package", "version"), rows)
