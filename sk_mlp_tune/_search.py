@@ -125,8 +125,18 @@ class _ProgressLine:
 
     def __init__(self, n_planned, stream=None):
         self.n_planned = n_planned
-        self.stream = stream if stream is not None else sys.stderr
-        self.in_place = getattr(self.stream, "isatty", lambda: False)()
+        # None means sys.stderr at the time of writing: holding the stream
+        # would make the search object unpicklable, and scikit-learn >= 1.9
+        # sends it to the workers with every task.
+        self._stream = stream
+
+    @property
+    def stream(self):
+        return self._stream if self._stream is not None else sys.stderr
+
+    @property
+    def in_place(self):
+        return getattr(self.stream, "isatty", lambda: False)()
 
     def update(self, n_done, best, elapsed):
         width = len(str(self.n_planned))

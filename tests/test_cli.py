@@ -1,0 +1,203 @@
+"""The sk-mlp-tune command line: fit, predict, report, demo, and its errors."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+
+from sk_mlp_tune.cli import infer_task, main
+
+pytest.importorskip("skops", reason="skops is not installed (the 'io' extra)")
+pytest.importorskip(
+    "matplotlib", reason="matplotlib is not installed (the 'plot' extra)"
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = ["--n-iter", "2", "--cv", "2", "--n-jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def iris_csv(tmp_path_factory):
+    frame = load_iris(as_frame=True).frame
+    frame["target"] = frame["target"].map(
+        {0: "setosa", 1: "versicolor", 2: "virginica"}
+    )
+    frame["colour"] = np.where(frame.index % 2, "red", "blue")
+    frame.loc[3, "sepal width (cm)"] = np.nan
+    path = tmp_path_factory.mktemp("data") / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(iris_csv, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    model, report = folder / "iris.skops", folder / "iris.html"
+    status = main(
+        [
+            "fit",
+            str(iris_csv),
+            "--target",
+            "target",
+            *FAST,
+            "--output",
+            str(model),
+            "--report",
+            str(report),
+        ]
+    )
+    assert status == 0
+    return model, report
+
+
+def test_fit_prints_summary_and_writes_files(iris_csv, tmp_path, capsys):
+    """Check that fit infers the task, summarises, and writes model and report."""
+    model = tmp_path / "m.skops"
+    assert (
+        main(
+            ["fit", str(iris_csv), "--target", "target", *FAST, "--output", str(model)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Task: classification (inferred" in out
+    assert "Best hyperparameters:" in out
+    assert "CV accuracy:" in out
+    assert "Held-out accuracy:" in out
+    assert "Time:" in out
+    assert model.is_file()
+
+
+def test_predict_writes_predictions_and_probabilities(fitted, iris_csv, tmp_path):
+    """Check predictions for every row, with one probability column per class."""
+    model, _ = fitted
+    output = tmp_path / "predictions.csv"
+    assert (
+        main(["predict", str(model), str(iris_csv), "--proba", "--output", str(output)])
+        == 0
+    )
+    predictions = pd.read_csv(output)
+    assert len(predictions) == 150
+    assert set(predictions["prediction"]) <= {"setosa", "versicolor", "virginica"}
+    proba = predictions[["proba_setosa", "proba_versicolor", "proba_virginica"]]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_report_of_a_saved_model(fitted, tmp_path):
+    """Check that report writes the saved model's HTML report."""
+    model, first_report = fitted
+    output = tmp_path / "again.html"
+    assert main(["report", str(model), "--output", str(output)]) == 0
+    page = output.read_text()
+    assert "Confusion matrix" in page
+    assert "data:image/png;base64," in page
+    assert first_report.is_file()
+
+
+def test_regression_task_is_inferred(tmp_path, capsys):
+    """Check that a continuous target is tuned as a regression."""
+    path = tmp_path / "diabetes.csv"
+    load_diabetes(as_frame=True).frame.to_csv(path, index=False)
+    assert main(["fit", str(path), "--target", "target", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "Task: regression (inferred" in out
+    assert "CV R²:" in out
+
+
+def _error(argv, capsys):
+    status = main(argv)
+    err = capsys.readouterr().err.strip()
+    return status, err
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (None, ["--target", "t"], "no such file"),
+        ("", ["--target", "t"], "is empty"),
+        ("a,b,t\n1,2,x\n3,4,y\n", ["--target", "nope"], "no column 'nope'"),
+        ("a,b,t\n1,2,x\n3,4,x\n5,6,x\n", ["--target", "t"], "single class, 'x'"),
+        (
+            "a,b,t\n1,2,x\n3,abc,y\n5,6,x\n7,8,y\n9,1,x\n",
+            ["--target", "t"],
+            r"column 'b' .* numeric but for 1 value\(s\) such as \['abc'\] "
+            r"\(lines \[3\]\)",
+        ),
+    ],
+)
+def test_fit_errors_are_one_line(tmp_path, capsys, content, args, message):
+    """Check that bad input ends with one line on stderr and a non-zero status."""
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_text(content)
+    status, err = _error(["fit", str(path), *args, *FAST], capsys)
+    assert status == 1
+    assert len(err.splitlines()) == 1
+    assert err.startswith("sk-mlp-tune: error:")
+    assert re.search(message, err)
+    assert "Traceback" not in err
+
+
+def test_predict_lists_missing_and_unexpected_columns(fitted, tmp_path, capsys):
+    """Check that predict names the columns that do not match training."""
+    model, _ = fitted
+    frame = load_iris(as_frame=True).frame.drop(columns=["petal width (cm)"])
+    frame["colour"] = "red"
+    frame["extra"] = 1
+    path = tmp_path / "other.csv"
+    frame.to_csv(path, index=False)
+    status, err = _error(["predict", str(model), str(path)], capsys)
+    assert status == 1
+    assert "missing columns ['petal width (cm)']" in err
+    assert "unexpected columns ['extra']" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    """Check that --debug lets the exception through."""
+    from sk_mlp_tune.cli import CommandError
+
+    with pytest.raises(CommandError, match="no such file"):
+        main(["--debug", "fit", str(tmp_path / "none.csv"), "--target", "t"])
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["fit"], ["predict"], ["report"]])
+def test_help_on_every_command(command):
+    """Check that python -m sk_mlp_tune and each subcommand have --help."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sk_mlp_tune", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: sk-mlp-tune")
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["a", "b", "a"], "classification"),
+        ([True, False, True], "classification"),
+        ([0, 1, 2, 1], "classification"),
+        (list(np.linspace(0, 1, 50)), "regression"),
+        (list(range(100)), "regression"),
+    ],
+)
+def test_infer_task(values, task):
+    """Check the task inferred from a target column."""
+    assert infer_task(pd.Series(values))[0] == task
+
+
+def test_demo_runs_with_progress(capsys):
+    """Check that the demo tunes on load_digits and prints the result."""
+    assert main(["demo", "--n-iter", "2", "--cv", "2", "--search", "random"]) == 0
+    captured = capsys.readouterr()
+    assert "Tuning an MLP on load_digits" in captured.out
+    assert "Held-out accuracy:" in captured.out
+    assert "2/2 candidates" in captured.err

@@ -1,0 +1,72 @@
+"""Saving and loading tuned models through skops' secure format."""
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mlp_tune import TunedMLPClassifier, load, save
+from sk_mlp_tune.io import UntrustedTypesError
+
+pytest.importorskip("skops", reason="skops is not installed (the 'io' extra)")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+class _Intruder:
+    """A type no tuned model is made of, standing in for a malicious payload."""
+
+    def __init__(self):
+        self.payload = "rm -rf /"
+
+
+@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving"])
+def test_save_load_round_trip(iris, tmp_path, search):
+    """Check that a reloaded tuner predicts identically and keeps its results."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        search=search, n_iter=3, cv=2, random_state=0, verbose=1
+    ).fit(X, y)
+    path = tmp_path / "tuner.skops"
+    save(tuner, path)
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), tuner.predict_proba(X))
+    assert loaded.best_params_ == tuner.best_params_
+    np.testing.assert_array_equal(
+        loaded.cv_results_["mean_test_score"], tuner.cv_results_["mean_test_score"]
+    )
+    assert loaded.cv_results_["params"] == tuner.cv_results_["params"]
+    for saved, original in zip(loaded.coefs_, tuner.coefs_, strict=True):
+        np.testing.assert_array_equal(saved, original)
+    # The search object stays behind; the model given is not changed.
+    assert not hasattr(loaded, "search_")
+    assert hasattr(tuner, "search_")
+
+
+def test_save_load_pipeline(iris, tmp_path):
+    """Check that a pipeline holding a tuner round-trips."""
+    X, y = iris
+    model = make_pipeline(
+        StandardScaler(),
+        TunedMLPClassifier(
+            MLPClassifier(hidden_layer_sizes=(5,), max_iter=50),
+            param_space={"alpha": [1e-3, 1e-1]},
+            search="grid",
+            cv=2,
+        ),
+    ).fit(X, y)
+    save(model, tmp_path / "pipe.skops")
+    loaded = load(tmp_path / "pipe.skops")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert hasattr(model[-1], "search_")
+
+
+def test_load_refuses_untrusted_types(tmp_path):
+    """Check that a crafted file holding a foreign type is refused by name."""
+    from skops.io import dump
+
+    path = tmp_path / "crafted.skops"
+    dump({"model": _Intruder()}, path)
+    with pytest.raises(UntrustedTypesError, match=r"test_io\._Intruder.*not loaded"):
+        load(path)
