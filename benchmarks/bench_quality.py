@@ -1,0 +1,225 @@
+r"""Quality per budget: the tuner's strategies against the tools users would pick.
+
+For each dataset, seed and budget (number of candidates), every method
+searches the same space — the tuner's default — over the same estimator
+(``DropoutMLPClassifier`` with the tuner's default settings), with 3-fold CV
+on a stratified 75% training split; the held-out 25% gives the test score.
+
+Methods: ``TunedMLPClassifier`` with search="bayes", "random", "halving"
+(and "grid" at its default 32 candidates); the same space written out by
+hand for scikit-learn's ``RandomizedSearchCV`` and ``HalvingRandomSearchCV``,
+scikit-optimize's ``BayesSearchCV`` and Optuna's ``OptunaSearchCV`` (TPE),
+each used the usual way (their defaults, ``n_jobs=2`` where they take it);
+and the untuned ``MLPClassifier()`` as a floor.
+
+    python benchmarks/bench_quality.py --datasets wine breast_cancer \\
+        --budgets 10 20 --seeds 2
+
+Results go to ``benchmarks/results/quality.jsonl`` and a markdown table
+(means over seeds) is printed.
+"""
+
+import argparse
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from _common import environment_line, save_rows, timed
+from scipy import stats
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_wine,
+    make_classification,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
+    train_test_split,
+)
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+
+from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+from sk_mlp_tune._tuned import _DEFAULT_MLP_SETTINGS
+
+DATASETS = {
+    "digits": lambda: load_digits(return_X_y=True),
+    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
+    "wine": lambda: load_wine(return_X_y=True),
+    # Harder: many informative features, five classes, 10% label noise.
+    "hard": lambda: make_classification(
+        n_samples=1500,
+        n_features=40,
+        n_informative=25,
+        n_redundant=5,
+        n_classes=5,
+        flip_y=0.1,
+        class_sep=0.8,
+        random_state=0,
+    ),
+}
+
+
+def mlp(seed):
+    return DropoutMLPClassifier(random_state=seed, **_DEFAULT_MLP_SETTINGS)
+
+
+def scipy_space():
+    """Return the tuner's default space, written out for scikit-learn."""
+    return {
+        "learning_rate_init": stats.loguniform(1e-4, 1e-1),
+        "n_hidden_layers": stats.randint(1, 4),
+        "n_neurons": stats.randint(16, 257),
+        "layer_shape": ["constant", "funnel"],
+        "dropout": stats.uniform(0.0, 0.5),
+        "alpha": stats.loguniform(1e-6, 1e-1),
+        "batch_size": stats.randint(32, 257),
+        "activation": ["relu", "tanh"],
+    }
+
+
+def skopt_space():
+    from skopt.space import Categorical, Integer, Real
+
+    return {
+        "learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
+        "n_hidden_layers": Integer(1, 3),
+        "n_neurons": Integer(16, 256, prior="log-uniform"),
+        "layer_shape": Categorical(["constant", "funnel"]),
+        "dropout": Real(0.0, 0.5),
+        "alpha": Real(1e-6, 1e-1, prior="log-uniform"),
+        "batch_size": Integer(32, 256, prior="log-uniform"),
+        "activation": Categorical(["relu", "tanh"]),
+    }
+
+
+def optuna_space():
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    return {
+        "learning_rate_init": FloatDistribution(1e-4, 1e-1, log=True),
+        "n_hidden_layers": IntDistribution(1, 3),
+        "n_neurons": IntDistribution(16, 256, log=True),
+        "layer_shape": CategoricalDistribution(["constant", "funnel"]),
+        "dropout": FloatDistribution(0.0, 0.5),
+        "alpha": FloatDistribution(1e-6, 1e-1, log=True),
+        "batch_size": IntDistribution(32, 256, log=True),
+        "activation": CategoricalDistribution(["relu", "tanh"]),
+    }
+
+
+def methods(budget, seed):
+    """Return {name: unfitted search} for one budget and seed."""
+    common = {"cv": 3, "n_jobs": 2}
+    found = {
+        f"tuner {search}": TunedMLPClassifier(
+            search=search, n_iter=budget, random_state=seed, **common
+        )
+        for search in ("bayes", "random", "halving")
+    }
+    found["sklearn RandomizedSearchCV"] = RandomizedSearchCV(
+        mlp(seed), scipy_space(), n_iter=budget, random_state=seed, **common
+    )
+    found["sklearn HalvingRandomSearchCV"] = HalvingRandomSearchCV(
+        mlp(seed), scipy_space(), n_candidates=budget, random_state=seed, **common
+    )
+    try:
+        from skopt import BayesSearchCV
+
+        found["skopt BayesSearchCV"] = BayesSearchCV(
+            mlp(seed), skopt_space(), n_iter=budget, random_state=seed, **common
+        )
+    except ImportError:
+        pass
+    try:
+        import optuna
+        from optuna_integration import OptunaSearchCV
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        found["optuna OptunaSearchCV (TPE)"] = OptunaSearchCV(
+            mlp(seed),
+            optuna_space(),
+            n_trials=budget,
+            cv=3,
+            n_jobs=1,
+            random_state=seed,
+            verbose=0,
+        )
+    except ImportError:
+        pass
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS)
+    )
+    parser.add_argument("--budgets", nargs="+", type=int, default=[10, 20])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="also run the tuner's default grid (32 candidates)",
+    )
+    args = parser.parse_args()
+
+    rows = []
+    for dataset in args.datasets:
+        X, y = DATASETS[dataset]()
+        for seed in range(args.seeds):
+            X_train, X_test, y_train, y_test = train_test_split(
+                X, y, stratify=y, random_state=seed
+            )
+            scaler = StandardScaler().fit(X_train)
+            X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+            runs = [("untuned MLPClassifier()", 1, MLPClassifier(random_state=seed))]
+            for budget in args.budgets:
+                runs += [(name, budget, m) for name, m in methods(budget, seed).items()]
+            if args.grid:
+                grid = TunedMLPClassifier(
+                    search="grid", cv=3, n_jobs=2, random_state=seed
+                )
+                runs.append(("tuner grid", 32, grid))
+            for name, budget, model in runs:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    warnings.simplefilter("ignore", UserWarning)
+                    seconds, model = timed(model.fit, X_train, y_train)
+                row = {
+                    "dataset": dataset,
+                    "seed": seed,
+                    "method": name,
+                    "budget": budget,
+                    "best_cv": float(getattr(model, "best_score_", np.nan)),
+                    "test": float(model.score(X_test, y_test)),
+                    "wall_s": seconds,
+                }
+                rows.append(row)
+                print(row, flush=True)
+    save_rows("quality", rows)
+
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[(row["dataset"], row["budget"], row["method"])].append(row)
+    print("\n| dataset | budget | method | best CV | held-out | wall time (s) |")
+    print("|---|---|---|---|---|---|")
+    for (dataset, budget, method), picked in grouped.items():
+        print(
+            f"| {dataset} | {budget} | {method} "
+            f"| {np.mean([r['best_cv'] for r in picked]):.4f} "
+            f"| {np.mean([r['test'] for r in picked]):.4f} "
+            f"| {np.mean([r['wall_s'] for r in picked]):.1f} |"
+        )
+    print(f"\nmeans over {args.seeds} seeds; 3-fold CV; {environment_line()}")
+
+
+if __name__ == "__main__":
+    main()
