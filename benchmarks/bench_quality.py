@@ -189,19 +189,32 @@ def main():
                 )
                 runs.append(("tuner grid", 32, grid))
             for name, budget, model in runs:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    warnings.simplefilter("ignore", UserWarning)
-                    seconds, model = timed(model.fit, X_train, y_train)
                 row = {
                     "dataset": dataset,
                     "seed": seed,
                     "method": name,
                     "budget": budget,
-                    "best_cv": float(getattr(model, "best_score_", np.nan)),
-                    "test": float(model.score(X_test, y_test)),
-                    "wall_s": seconds,
                 }
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    warnings.simplefilter("ignore", UserWarning)
+                    warnings.simplefilter("ignore", FutureWarning)
+                    try:
+                        seconds, model = timed(model.fit, X_train, y_train)
+                    except ValueError as error:
+                        # A method that cannot run here is a result too.
+                        reason = str(error).strip().splitlines()[0]
+                        row.update(
+                            best_cv=np.nan, test=np.nan, wall_s=np.nan, failed=reason
+                        )
+                        rows.append(row)
+                        print(row, flush=True)
+                        continue
+                row.update(
+                    best_cv=float(getattr(model, "best_score_", np.nan)),
+                    test=float(model.score(X_test, y_test)),
+                    wall_s=seconds,
+                )
                 rows.append(row)
                 print(row, flush=True)
     save_rows("quality", rows)
@@ -212,6 +225,10 @@ def main():
     print("\n| dataset | budget | method | best CV | held-out | wall time (s) |")
     print("|---|---|---|---|---|---|")
     for (dataset, budget, method), picked in grouped.items():
+        if any("failed" in r for r in picked):
+            failure = next(r["failed"] for r in picked if "failed" in r)
+            print(f"| {dataset} | {budget} | {method} | failed: {failure} | | |")
+            continue
         print(
             f"| {dataset} | {budget} | {method} "
             f"| {np.mean([r['best_cv'] for r in picked]):.4f} "

@@ -20,7 +20,11 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # The benchmarks page includes benchmarks/README.md: one source of truth.
+    "myst_parser",
 ]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_enable_extensions = []
 
 templates_path = ["_templates"]
 exclude_patterns = [
