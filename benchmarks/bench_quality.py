@@ -63,8 +63,14 @@ DATASETS = {
 }
 
 
+# The fixed MLP settings every method searches around: the tuner's defaults,
+# or scikit-learn's own (no early stopping), to choose between them.
+MLP_SETTINGS = {"tuner": _DEFAULT_MLP_SETTINGS, "sklearn": {}}
+_settings = dict(_DEFAULT_MLP_SETTINGS)
+
+
 def mlp(seed):
-    return DropoutMLPClassifier(random_state=seed, **_DEFAULT_MLP_SETTINGS)
+    return DropoutMLPClassifier(random_state=seed, **_settings)
 
 
 def scipy_space():
@@ -120,7 +126,7 @@ def methods(budget, seed):
     common = {"cv": 3, "n_jobs": 2}
     found = {
         f"tuner {search}": TunedMLPClassifier(
-            search=search, n_iter=budget, random_state=seed, **common
+            mlp(None), search=search, n_iter=budget, random_state=seed, **common
         )
         for search in ("bayes", "random", "halving")
     }
@@ -169,7 +175,21 @@ def main():
         action="store_true",
         help="also run the tuner's default grid (32 candidates)",
     )
+    parser.add_argument(
+        "--mlp-settings",
+        choices=list(MLP_SETTINGS),
+        default="tuner",
+        help="fixed MLP settings of every method (default: the tuner's)",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="run only the methods whose name contains one of these",
+    )
     args = parser.parse_args()
+    _settings.clear()
+    _settings.update(MLP_SETTINGS[args.mlp_settings])
 
     rows = []
     for dataset in args.datasets:
@@ -183,6 +203,8 @@ def main():
             runs = [("untuned MLPClassifier()", 1, MLPClassifier(random_state=seed))]
             for budget in args.budgets:
                 runs += [(name, budget, m) for name, m in methods(budget, seed).items()]
+            if args.methods:
+                runs = [r for r in runs if any(m in r[0] for m in args.methods)]
             if args.grid:
                 grid = TunedMLPClassifier(
                     search="grid", cv=3, n_jobs=2, random_state=seed
@@ -190,6 +212,7 @@ def main():
                 runs.append(("tuner grid", 32, grid))
             for name, budget, model in runs:
                 row = {
+                    "mlp_settings": args.mlp_settings,
                     "dataset": dataset,
                     "seed": seed,
                     "method": name,

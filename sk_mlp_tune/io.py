@@ -106,6 +106,19 @@ def load(path):
     See Also
     --------
     save : Write such a file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skops.io import dump
+    >>> from sk_mlp_tune import load
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "foreign.skops"
+    >>> dump({"payload": pathlib.PurePosixPath("/")}, path)
+    >>> try:
+    ...     load(path)
+    ... except ValueError as refusal:
+    ...     print("refused:", "pathlib.PurePosixPath" in str(refusal))
+    refused: True
     """
     from skops.io import get_untrusted_types
     from skops.io import load as skops_load

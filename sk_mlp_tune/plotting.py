@@ -36,6 +36,22 @@ def find_tuner(model):
     -------
     tuner : TunedMLPClassifier or TunedMLPRegressor
         The fitted tuner.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     DropoutMLPClassifier(max_iter=100, random_state=0),
+    ...     param_space={"alpha": (1e-4, 1.0, "log-uniform"), "n_neurons": [8, 16]},
+    ...     search="random", n_iter=4, cv=2, random_state=0,
+    ... ).fit(X, y)
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_mlp_tune.plotting import find_tuner
+    >>> find_tuner(make_pipeline(StandardScaler(), tuner).fit(X, y)) is not None
+    True
     """
     from ._tuned import _BaseTunedMLP
 
@@ -78,6 +94,23 @@ def plot_search_history(model, ax=None):
     -------
     figure : matplotlib Figure
         The figure drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     DropoutMLPClassifier(max_iter=100, random_state=0),
+    ...     param_space={"alpha": (1e-4, 1.0, "log-uniform"), "n_neurons": [8, 16]},
+    ...     search="random", n_iter=4, cv=2, random_state=0,
+    ... ).fit(X, y)
+    >>> from sk_mlp_tune.plotting import plot_search_history
+    >>> figure = plot_search_history(tuner)
+    >>> figure.axes[0].get_title()
+    'Search history'
     """
     tuner = find_tuner(model)
     results = tuner.cv_results_
@@ -133,6 +166,25 @@ def plot_hyperparameter_scores(model, params=None):
     -------
     figure : matplotlib Figure
         One Axes per hyperparameter.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     DropoutMLPClassifier(max_iter=100, random_state=0),
+    ...     param_space={"alpha": (1e-4, 1.0, "log-uniform"), "n_neurons": [8, 16]},
+    ...     search="random", n_iter=4, cv=2, random_state=0,
+    ... ).fit(X, y)
+    >>> from sk_mlp_tune.plotting import plot_hyperparameter_scores
+    >>> figure = plot_hyperparameter_scores(tuner)
+    >>> [ax.get_xlabel() for ax in figure.axes]
+    ['alpha', 'n_neurons']
+    >>> figure.axes[0].get_xscale()
+    'log'
     """
     plt = _pyplot()
     tuner = find_tuner(model)
@@ -193,6 +245,23 @@ def plot_loss_curve(model, ax=None):
     -------
     figure : matplotlib Figure
         The figure drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     DropoutMLPClassifier(max_iter=100, random_state=0),
+    ...     param_space={"alpha": (1e-4, 1.0, "log-uniform"), "n_neurons": [8, 16]},
+    ...     search="random", n_iter=4, cv=2, random_state=0,
+    ... ).fit(X, y)
+    >>> from sk_mlp_tune.plotting import plot_loss_curve
+    >>> figure = plot_loss_curve(tuner)
+    >>> len(figure.axes[0].get_lines()[0].get_ydata()) == tuner.n_iter_
+    True
     """
     tuner = find_tuner(model)
     best = tuner._refitted_estimator("plot_loss_curve")

@@ -53,6 +53,23 @@ def build_report(model, *, y_true=None, y_pred=None, data_shape=None, title=None
     -------
     html : str
         A complete, self-contained HTML document.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_mlp_tune import TunedMLPClassifier
+    >>> from sk_mlp_tune.report import build_report
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     MLPClassifier(hidden_layer_sizes=(8,), max_iter=200, random_state=0),
+    ...     param_space={"alpha": [1e-3, 1e-1]}, search="grid", cv=2,
+    ... ).fit(X, y)
+    >>> page = build_report(tuner, y_true=y, y_pred=tuner.predict(X))
+    >>> page.startswith("<!DOCTYPE html>"), "Confusion matrix" in page
+    (True, True)
     """
     tuner = find_tuner(model)
     title = title or f"{type(tuner).__name__} search report"
@@ -86,6 +103,25 @@ def write_report(model, path, **kwargs):
     **kwargs : dict
         Passed to :func:`build_report`: ``y_true``, ``y_pred``,
         ``data_shape``, ``title``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pathlib, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_mlp_tune import TunedMLPClassifier
+    >>> from sk_mlp_tune.report import write_report
+    >>> X, y = load_iris(return_X_y=True)
+    >>> tuner = TunedMLPClassifier(
+    ...     MLPClassifier(hidden_layer_sizes=(8,), max_iter=200, random_state=0),
+    ...     param_space={"alpha": [1e-3, 1e-1]}, search="grid", cv=2,
+    ... ).fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> write_report(tuner, path, data_shape=X.shape)
+    >>> "150 samples x 4 features" in path.read_text()
+    True
     """
     with open(path, "w", encoding="utf-8") as report:
         report.write(build_report(model, **kwargs))
