@@ -4,7 +4,7 @@ Three configurations, each on several train/test splits (seeds):
 
 - poor: 1 hidden layer of 10 neurons, learning rate 0.1;
 - hand-optimised: 128-64-32, learning rate 0.001, dropout 0.2;
-- tuned: ``TunedMLPClassifier()`` with its defaults (Bayesian search, 20
+- tuned: ``TunedMLPClassifier()`` with its defaults (halving search, 20
   candidates, 5-fold CV), all cores.
 
 Reports held-out accuracy (mean and standard deviation over seeds) and the

@@ -317,7 +317,7 @@ _PLAIN_MLP_GRID = {
 _NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
 
 
-def default_param_space(search="bayes", estimator=None):
+def default_param_space(search="halving", estimator=None):
     """Return the default search space of the tuned MLP estimators.
 
     For ``"random"``, ``"bayes"`` and ``"halving"`` search, and the default
@@ -349,7 +349,7 @@ def default_param_space(search="bayes", estimator=None):
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes", "halving"}, default="bayes"
+    search : {"grid", "random", "bayes", "halving"}, default="halving"
         The strategy the space is for; halving uses the random-search space.
     estimator : estimator instance, default=None
         The estimator the space is for; None means the default dropout MLPs.

@@ -26,12 +26,14 @@ class CommandError(Exception):
 # -- demo ---------------------------------------------------------------------
 
 
-def demo(*, search="bayes", n_iter=20, max_time=None, cv=5, n_jobs=-1, random_state=0):
+def demo(
+    *, search="halving", n_iter=20, max_time=None, cv=5, n_jobs=-1, random_state=0
+):
     """Tune a classifier on load_digits, printing progress and the result.
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes", "halving"}, default="bayes"
+    search : {"grid", "random", "bayes", "halving"}, default="halving"
         The search strategy.
     n_iter : int, default=20
         Number of candidates for random, Bayesian and halving search.
@@ -365,8 +367,8 @@ def _add_search_options(parser, *, cv_default):
     parser.add_argument(
         "--search",
         choices=SEARCHES,
-        default="bayes",
-        help="search strategy (default: bayes)",
+        default="halving",
+        help="search strategy (default: halving)",
     )
     parser.add_argument(
         "--n-iter",
