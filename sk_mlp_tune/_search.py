@@ -322,16 +322,21 @@ class MaxIterCounter:
         The scorer to wrap, as ``check_scoring`` returns it.
     path : str
         The file the marks are appended to.
+    full_max_iter : int or None, default=None
+        Count only fits whose ``max_iter`` is at least this: the early rungs
+        of successive halving over epochs stop at a small ``max_iter`` on
+        purpose.
     """
 
-    def __init__(self, scorer, path):
+    def __init__(self, scorer, path, full_max_iter=None):
         self.scorer = scorer
         self.path = path
+        self.full_max_iter = full_max_iter
 
     def __call__(self, estimator, X, y=None, **score_params):
         # With return_train_score the scorer sees each fit twice; mark once.
         if not getattr(estimator, "_sk_mlp_tune_counted", False):
-            if stopped_at_max_iter(estimator):
+            if stopped_at_max_iter(estimator) and self._at_full_resource(estimator):
                 try:
                     with open(self.path, "ab") as marks:
                         marks.write(b"1")
@@ -341,6 +346,12 @@ class MaxIterCounter:
                     pass
             estimator._sk_mlp_tune_counted = True
         return self.scorer(estimator, X, y, **score_params)
+
+    def _at_full_resource(self, estimator):
+        if self.full_max_iter is None:
+            return True
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        return getattr(final, "max_iter", 0) >= self.full_max_iter
 
     def get_metadata_routing(self):
         """Route metadata as the wrapped scorer does.

@@ -223,6 +223,7 @@ def test_bayes_proposes_n_points_per_step(iris, fast_mlp):
     tuner = TunedMLPClassifier(
         fast_mlp,
         param_space={"alpha": (1e-4, 1.0, "log-uniform")},
+        search="bayes",
         n_iter=6,
         n_points=3,
         cv=2,
@@ -386,3 +387,25 @@ def test_batch_clipping_warnings_are_silenced(iris, fast_mlp):
             cv=2,
         ).fit(X, y)
     assert not [w for w in caught if "batch_size" in str(w.message)]
+
+
+def test_halving_rungs_do_not_count_as_unconverged(iris):
+    """Check that only full-resource fits count when halving grows max_iter."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=9, random_state=0),
+        param_space={"alpha": [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 1e-5, 1e-6, 3.0]},
+        search="halving",
+        n_iter=9,
+        cv=2,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    results = tuner.cv_results_
+    full = int(np.sum(results["n_resources"] == 9))
+    assert full < len(results["params"])
+    # Nine epochs never converge here: every full-resource fit and the refit.
+    assert tuner.n_max_iter_reached_ == full * 2 + 1
+    (summary,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert f"of {full * 2 + 1} MLP fits" in str(summary.message)
