@@ -142,7 +142,7 @@ class _ProgressLine:
         width = len(str(self.n_planned))
         bar = _bar(n_done / self.n_planned if self.n_planned else 1.0)
         line = (
-            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} candidates"
+            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} evaluated"
             f" | best score {best:.4f} | {elapsed:.1f} s"
         )
         self.stream.write(("\r" + line) if self.in_place else line + "\n")
@@ -206,7 +206,11 @@ def n_planned_candidates(search):
     if isinstance(search, GridSearchCV):
         return len(ParameterGrid(search.param_grid))
     if isinstance(search, HalvingRandomSearchCV):
-        return search.n_candidates
+        # Every rung keeps the best 1/factor of the previous one; with
+        # min_resources="exhaust" there are as many rungs as that takes.
+        n, factor = search.n_candidates, search.factor
+        n_rungs = 1 + math.floor(math.log(n) / math.log(factor) + 1e-9)
+        return sum(math.ceil(n / factor**rung) for rung in range(n_rungs))
     if isinstance(search, RandomizedSearchCV):
         return len(
             ParameterSampler(search.param_distributions, search.n_iter, random_state=0)

@@ -91,7 +91,7 @@ def _print_summary(tuner, metric, held_out, start):
     n_candidates = len(tuner.cv_results_["params"])
     print(
         f"CV {metric}:{' ' * (17 - len(metric))} {tuner.best_score_:.4f} "
-        f"(best of {n_candidates})"
+        f"(best of {n_candidates} evaluations)"
     )
     print(f"Held-out {metric}:{' ' * (11 - len(metric))} {held_out:.4f}")
     elapsed = time.perf_counter() - start

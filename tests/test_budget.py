@@ -154,7 +154,7 @@ def test_progress_reports_candidates_score_and_time(iris, fast_mlp, search, caps
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines, "no progress was shown"
     assert lines[-1].startswith("Tuning [")
-    assert "4/4 candidates" in lines[-1] or search == "halving"
+    assert "4/4 evaluated" in lines[-1] or search == "halving"
     best = np.nanmax(tuner.cv_results_["mean_test_score"])
     assert f"best score {best:.4f}" in lines[-1] or search == "halving"
     assert lines[-1].endswith(" s")
@@ -186,8 +186,8 @@ def test_progress_line_rewrites_in_place_on_a_terminal():
     assert terminal.getvalue().count("\n") == 2  # the end, and the stop reason
     assert log.getvalue().count("\r") == 0
     assert log.getvalue().splitlines()[:2] == [
-        "Tuning [##########..........] 2/4 candidates | best score 0.5000 | 1.0 s",
-        "Tuning [####################] 4/4 candidates | best score 0.7500 | 2.0 s",
+        "Tuning [##########..........] 2/4 evaluated | best score 0.5000 | 1.0 s",
+        "Tuning [####################] 4/4 evaluated | best score 0.7500 | 2.0 s",
     ]
     assert "Stopped early: max_time." in log.getvalue()
 
@@ -409,3 +409,27 @@ def test_halving_rungs_do_not_count_as_unconverged(iris):
     assert tuner.n_max_iter_reached_ == full * 2 + 1
     (summary,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert f"of {full * 2 + 1} MLP fits" in str(summary.message)
+
+
+@pytest.mark.parametrize(
+    ("n_iter", "expected"), [(20, 20 + 7 + 3), (9, 9 + 3 + 1), (27, 40)]
+)
+def test_halving_plans_every_rung(n_iter, expected):
+    """Check that the progress total counts the evaluations of every rung."""
+    from sk_mlp_tune._search import build_search, n_planned_candidates
+    from sk_mlp_tune._space import resolve_space
+
+    mlp = MLPClassifier(max_iter=200)
+    subspaces = resolve_space({"alpha": (1e-5, 1.0, "log-uniform")}, mlp)
+    search = build_search(
+        "halving",
+        mlp,
+        subspaces,
+        n_iter=n_iter,
+        n_grid_points=2,
+        n_points=1,
+        resource="max_iter",
+        random_state=0,
+        pre_dispatch="2*n_jobs",
+    )
+    assert n_planned_candidates(search) == expected

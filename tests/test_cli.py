@@ -200,4 +200,4 @@ def test_demo_runs_with_progress(capsys):
     captured = capsys.readouterr()
     assert "Tuning an MLP on load_digits" in captured.out
     assert "Held-out accuracy:" in captured.out
-    assert "2/2 candidates" in captured.err
+    assert "2/2 evaluated" in captured.err
