@@ -220,7 +220,7 @@ def plot_hyperparameter_scores(model, params=None):
         else:
             ax.scatter(np.asarray(values, dtype=float), these, s=14)
             if dimension.log:
-                ax.set_xscale("log")
+                _log_axis(ax, integer=dimension.integer)
         ax.set_xlabel(name)
         ax.set_ylabel("CV score")
     for ax in list(axes.flat)[len(names) :]:
@@ -228,6 +228,18 @@ def plot_hyperparameter_scores(model, params=None):
     figure.suptitle("Score against each hyperparameter")
     figure.tight_layout()
     return figure
+
+
+def _log_axis(ax, *, integer):
+    """Use a log x axis with readable ticks: powers of 2 for integer ranges."""
+    from matplotlib import ticker
+
+    if integer:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+    else:
+        ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_loss_curve(model, ax=None):
