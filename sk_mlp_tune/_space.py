@@ -289,10 +289,11 @@ _DEFAULT_GRID = {
     "activation": ["relu", "tanh"],
 }
 
+_NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
+
 # For a plain scikit-learn MLP, which has neither dropout nor the shorthands,
 # the architecture is a choice among tuples spanning the same depths and widths.
 _PLAIN_MLP_SPACE = {
-    "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
     "hidden_layer_sizes": [
         (16,),
         (64,),
@@ -303,9 +304,7 @@ _PLAIN_MLP_SPACE = {
         (128, 64, 32),
         (256, 128, 64),
     ],
-    "alpha": (1e-6, 1e-1, "log-uniform"),
-    "batch_size": (32, 256, "log-uniform"),
-    "activation": ["relu", "tanh"],
+    **{k: v for k, v in _DEFAULT_SPACE.items() if k not in _NETWORK_PARAMETERS},
 }
 _PLAIN_MLP_GRID = {
     "learning_rate_init": [1e-3, 1e-2],
@@ -313,8 +312,6 @@ _PLAIN_MLP_GRID = {
     "alpha": [1e-5, 1e-2],
     "activation": ["relu", "tanh"],
 }
-
-_NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
 
 
 def default_param_space(search="halving", estimator=None):
