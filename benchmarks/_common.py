@@ -39,6 +39,18 @@ def save_rows(name, rows):
             results.write(json.dumps({**row, **environment()}) + "\n")
 
 
+def scaled_split(X, y, seed):
+    """Split 75/25, stratified, and standardise with the training part's scale."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, stratify=y, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
 def timed(function, *args):
     """Call ``function(*args)`` and return (seconds, its result)."""
     start = time.perf_counter()

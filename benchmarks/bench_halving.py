@@ -16,11 +16,9 @@ import statistics
 import warnings
 
 import numpy as np
-from _common import environment_line, save_rows, timed
+from _common import environment_line, save_rows, scaled_split, timed
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
 
@@ -34,11 +32,7 @@ def main():
     X, y = load_digits(return_X_y=True)
     rows = []
     for seed in range(args.seeds):
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, stratify=y, random_state=seed
-        )
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        X_train, X_test, y_train, y_test = scaled_split(X, y, seed)
         for search in ("random", "halving"):
             tuner = TunedMLPClassifier(
                 DropoutMLPClassifier(max_iter=81),

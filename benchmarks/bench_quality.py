@@ -24,7 +24,7 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
-from _common import environment_line, save_rows, timed
+from _common import environment_line, save_rows, scaled_split, timed
 from scipy import stats
 from sklearn.datasets import (
     load_breast_cancer,
@@ -37,10 +37,8 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     HalvingRandomSearchCV,
     RandomizedSearchCV,
-    train_test_split,
 )
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
 from sk_mlp_tune._tuned import _DEFAULT_MLP_SETTINGS
@@ -195,11 +193,7 @@ def main():
     for dataset in args.datasets:
         X, y = DATASETS[dataset]()
         for seed in range(args.seeds):
-            X_train, X_test, y_train, y_test = train_test_split(
-                X, y, stratify=y, random_state=seed
-            )
-            scaler = StandardScaler().fit(X_train)
-            X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+            X_train, X_test, y_train, y_test = scaled_split(X, y, seed)
             runs = [("untuned MLPClassifier()", 1, MLPClassifier(random_state=seed))]
             for budget in args.budgets:
                 runs += [(name, budget, m) for name, m in methods(budget, seed).items()]

@@ -354,8 +354,7 @@ class MaxIterCounter:
     def _at_full_resource(self, estimator):
         if self.full_max_iter is None:
             return True
-        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-        return getattr(final, "max_iter", 0) >= self.full_max_iter
+        return getattr(_final_step(estimator), "max_iter", 0) >= self.full_max_iter
 
     def get_metadata_routing(self):
         """Route metadata as the wrapped scorer does.
@@ -378,9 +377,14 @@ class MaxIterCounter:
             return 0
 
 
+def _final_step(estimator):
+    """Return the last step of a pipeline, or the estimator itself."""
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
 def stopped_at_max_iter(estimator):
     """Tell whether a fitted MLP (or a pipeline ending in one) hit ``max_iter``."""
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    final = _final_step(estimator)
     n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
     if n_iter is None or not isinstance(max_iter, numbers.Number):
         return False
