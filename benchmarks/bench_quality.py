@@ -12,14 +12,17 @@ scikit-optimize's ``BayesSearchCV`` and Optuna's ``OptunaSearchCV`` (TPE),
 each used the usual way (their defaults, ``n_jobs=2`` where they take it);
 and the untuned ``MLPClassifier()`` as a floor.
 
-    python benchmarks/bench_quality.py --datasets wine breast_cancer \\
-        --budgets 10 20 --seeds 2
+    python benchmarks/bench_quality.py                  # budget 10, one seed
+    python benchmarks/bench_quality.py --budgets 10 20 --seeds 3
 
-Results go to ``benchmarks/results/quality.jsonl`` and a markdown table
-(means over seeds) is printed.
+Results go to ``benchmarks/results/quality.jsonl`` and two markdown tables
+are printed: every method (held-out mean over seeds, median wall time), and
+the default tuner against the best peer. ``--tables-from`` rebuilds them
+from saved rows, so runs of different seeds or budgets can be combined.
 """
 
 import argparse
+import json
 import warnings
 from collections import defaultdict
 
@@ -172,6 +175,9 @@ def main():
     parser.add_argument("--budgets", nargs="+", type=int, default=[10])
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run from this one on"
+    )
+    parser.add_argument(
         "--grid",
         action="store_true",
         help="also run the tuner's default grid (32 candidates)",
@@ -188,14 +194,23 @@ def main():
         default=None,
         help="run only the methods whose name contains one of these",
     )
+    parser.add_argument(
+        "--tables-from",
+        metavar="JSONL",
+        help="print the tables of earlier rows (e.g. several runs' worth) and exit",
+    )
     args = parser.parse_args()
+    if args.tables_from:
+        with open(args.tables_from) as lines:
+            print_tables([json.loads(line) for line in lines])
+        return
     _settings.clear()
     _settings.update(MLP_SETTINGS[args.mlp_settings])
 
     rows = []
     for dataset in args.datasets:
         X, y = DATASETS[dataset]()
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             X_train, X_test, y_train, y_test = scaled_split(X, y, seed)
             runs = [("untuned MLPClassifier()", 1, MLPClassifier(random_state=seed))]
             for budget in args.budgets:
@@ -253,7 +268,7 @@ def print_tables(rows):
     means = {}
     print(
         "\n| dataset | budget | method | best CV | held-out (mean ± sd) "
-        "| wall time (s) |"
+        "| wall time (median s) |"
     )
     print("|---|---|---|---|---|---|")
     for (dataset, budget, method), picked in grouped.items():
