@@ -315,10 +315,11 @@ class MaxIterCounter:
 
     The count travels through the scorer, the one object scikit-learn's
     searches call on every fitted candidate in the worker that fitted it:
-    this wrapper notes whether the fit ran out of iterations (one byte
-    appended to a file in a private folder, an atomic write on a local file
-    system), then returns the wrapped scorer's score unchanged. The search's
-    results are therefore exactly those of the wrapped scorer.
+    this wrapper notes the ``max_iter`` of each fit that ran out of
+    iterations (a short line appended to a file in a private folder, an
+    atomic write on a local file system), then returns the wrapped scorer's
+    score unchanged. The search's results are therefore exactly those of the
+    wrapped scorer.
 
     Parameters
     ----------
@@ -326,35 +327,26 @@ class MaxIterCounter:
         The scorer to wrap, as ``check_scoring`` returns it.
     path : str
         The file the marks are appended to.
-    full_max_iter : int or None, default=None
-        Count only fits whose ``max_iter`` is at least this: the early rungs
-        of successive halving over epochs stop at a small ``max_iter`` on
-        purpose.
     """
 
-    def __init__(self, scorer, path, full_max_iter=None):
+    def __init__(self, scorer, path):
         self.scorer = scorer
         self.path = path
-        self.full_max_iter = full_max_iter
 
     def __call__(self, estimator, X, y=None, **score_params):
         # With return_train_score the scorer sees each fit twice; mark once.
         if not getattr(estimator, "_sk_mlp_tune_counted", False):
-            if stopped_at_max_iter(estimator) and self._at_full_resource(estimator):
+            if stopped_at_max_iter(estimator):
+                max_iter = getattr(_final_step(estimator), "max_iter", 0)
                 try:
-                    with open(self.path, "ab") as marks:
-                        marks.write(b"1")
+                    with open(self.path, "a") as marks:
+                        marks.write(f"{max_iter}\n")
                 except OSError:
                     # A worker on another machine cannot reach the folder;
                     # its fits go uncounted rather than unscored.
                     pass
             estimator._sk_mlp_tune_counted = True
         return self.scorer(estimator, X, y, **score_params)
-
-    def _at_full_resource(self, estimator):
-        if self.full_max_iter is None:
-            return True
-        return getattr(_final_step(estimator), "max_iter", 0) >= self.full_max_iter
 
     def get_metadata_routing(self):
         """Route metadata as the wrapped scorer does.
@@ -368,13 +360,27 @@ class MaxIterCounter:
 
         return get_routing_for_object(self.scorer)
 
-    def count(self):
-        """Return the number of marked fits."""
+    def count(self, min_max_iter=None):
+        """Return the number of marked fits.
+
+        Parameters
+        ----------
+        min_max_iter : int, default=None
+            Count only the fits whose ``max_iter`` was at least this: the
+            early rungs of successive halving over epochs stop at a small
+            ``max_iter`` on purpose.
+
+        Returns
+        -------
+        count : int
+            The number of fits that stopped at their ``max_iter``.
+        """
         try:
-            with open(self.path, "rb") as marks:
-                return len(marks.read())
+            with open(self.path) as marks:
+                max_iters = [int(line) for line in marks if line.strip()]
         except FileNotFoundError:
             return 0
+        return sum(min_max_iter is None or m >= min_max_iter for m in max_iters)
 
 
 def _final_step(estimator):

@@ -353,7 +353,6 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             counter = MaxIterCounter(
                 check_scoring(search.estimator, self.scoring),
                 os.path.join(folder, "max_iter_marks"),
-                full_max_iter=self._full_max_iter(search),
             )
             search.set_params(scoring=counter)
             with warnings.catch_warnings(record=True) as caught:
@@ -366,7 +365,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                     "ignore", message="Got `batch_size`", category=UserWarning
                 )
                 search.fit(X, y, **fit_params)
-            n_stopped = counter.count()
+            top_rung = self._top_rung(search)
+            n_stopped = counter.count(min_max_iter=top_rung)
         for warning in caught:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
@@ -379,10 +379,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self._collect_results(search, previous)
 
         n_candidates = len(search.cv_results_["params"])
-        full_max_iter = self._full_max_iter(search)
-        if full_max_iter is not None:
+        if top_rung is not None:
             rungs = np.asarray(search.cv_results_["n_resources"])
-            n_candidates = int(np.sum(rungs >= full_max_iter))
+            n_candidates = int(np.sum(rungs >= top_rung))
         n_fits = n_splits * n_candidates
         if self.refit:
             n_fits += 1
@@ -391,7 +390,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             previous.n_max_iter_reached if previous is not None else 0
         )
         if n_stopped:
-            max_iter = search.estimator.get_params().get("max_iter")
+            max_iter = top_rung or search.estimator.get_params().get("max_iter")
             warnings.warn(
                 f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
                 "before converging; consider a larger max_iter, "
@@ -407,10 +406,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self._warm_state = _WarmState.after(self, X, y, previous)
         return self
 
-    def _full_max_iter(self, search):
-        """Return max_iter if halving grows it (its rungs stop early on purpose)."""
+    def _top_rung(self, search):
+        """Return the last rung's max_iter when halving grows max_iter, else None.
+
+        The earlier rungs stop at a small ``max_iter`` on purpose, and the last
+        one is rarely the estimator's own ``max_iter``: with 200 epochs and a
+        factor of 3 the rungs train for 22, 66 and 198.
+        """
         if self.search == "halving" and self.resource == "max_iter":
-            return search.estimator.get_params()["max_iter"]
+            return int(np.max(search.cv_results_["n_resources"]))
         return None
 
     def _previous_round(self, X, y):

@@ -389,11 +389,17 @@ def test_batch_clipping_warnings_are_silenced(iris, fast_mlp):
     assert not [w for w in caught if "batch_size" in str(w.message)]
 
 
-def test_halving_rungs_do_not_count_as_unconverged(iris):
-    """Check that only full-resource fits count when halving grows max_iter."""
+@pytest.mark.parametrize("max_iter", [9, 10])
+def test_halving_rungs_do_not_count_as_unconverged(iris, max_iter):
+    """Check that only the last rung's fits count when halving grows max_iter.
+
+    With max_iter=10 the rungs train for 1, 3 and 9 epochs: the last rung
+    stops short of the estimator's max_iter, as the defaults' (22, 66, 198
+    of 200) do.
+    """
     X, y = iris
     tuner = TunedMLPClassifier(
-        MLPClassifier(hidden_layer_sizes=(5,), max_iter=9, random_state=0),
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=max_iter, random_state=0),
         param_space={"alpha": [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 1e-5, 1e-6, 3.0]},
         search="halving",
         n_iter=9,
@@ -403,12 +409,16 @@ def test_halving_rungs_do_not_count_as_unconverged(iris):
         warnings.simplefilter("always")
         tuner.fit(X, y)
     results = tuner.cv_results_
-    full = int(np.sum(results["n_resources"] == 9))
-    assert full < len(results["params"])
-    # Nine epochs never converge here: every full-resource fit and the refit.
-    assert tuner.n_max_iter_reached_ == full * 2 + 1
+    assert max(results["n_resources"]) == 9
+    last_rung = int(np.sum(results["n_resources"] == 9))
+    assert last_rung < len(results["params"])
+    # Nine epochs never converge here: every last-rung fit and the refit.
+    assert tuner.n_max_iter_reached_ == last_rung * 2 + 1
     (summary,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    assert f"of {full * 2 + 1} MLP fits" in str(summary.message)
+    assert (
+        f"{last_rung * 2 + 1} of {last_rung * 2 + 1} MLP fits stopped at max_iter=9"
+        in str(summary.message)
+    )
 
 
 @pytest.mark.parametrize(
