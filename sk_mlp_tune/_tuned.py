@@ -485,8 +485,14 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     def _score(self, X, y, **score_params):
         # Subclasses expose this as ``score``: their task mixin's ``score``
         # comes first in the MRO and would measure something else.
-        self._refitted_estimator("score")
-        return self.search_.score(self._validate_X(X), y, **score_params)
+        best = self._refitted_estimator("score")
+        X = self._validate_X(X)
+        search = getattr(self, "search_", None)
+        if search is None:
+            # A loaded model has no search object (``io.save`` leaves it
+            # behind); score as the search's ``score`` does, with its scorer.
+            return self.scorer_(best, X, y, **score_params)
+        return search.score(X, y, **score_params)
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.

@@ -11,6 +11,7 @@ trust their files).
 """
 
 import copy
+import functools
 
 # What a saved tuner or the CLI's pipeline holds beyond what skops trusts by
 # default (scikit-learn's estimators, numpy, the builtins).
@@ -36,6 +37,26 @@ TRUSTED_TYPES = frozenset(
 # the search object (with its distributions and optimizers) and the
 # warm-start record. Left out of saved files.
 _SEARCH_STATE = ("search_", "_warm_state")
+
+
+@functools.cache
+def _named_scorer_functions():
+    """Return the metric functions behind scikit-learn's named scorers.
+
+    A tuner fitted with ``scoring="neg_log_loss"`` (or any other name from
+    :func:`sklearn.metrics.get_scorer_names`) keeps a scorer that refers to
+    its metric function; those functions compute a number and nothing else.
+    """
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    functions = (
+        getattr(get_scorer(name), "_score_func", None) for name in get_scorer_names()
+    )
+    return frozenset(
+        f"{function.__module__}.{function.__name__}"
+        for function in functions
+        if callable(function) and hasattr(function, "__name__")
+    )
 
 
 class UntrustedTypesError(ValueError):
@@ -101,7 +122,9 @@ def load(path):
     ------
     UntrustedTypesError
         If the file holds types that a tuned model or the command line's
-        pipeline is not made of; nothing from the file is built then.
+        pipeline is not made of; nothing from the file is built then. The
+        metric functions of scikit-learn's named scorers (``scoring="f1"``
+        and the like) are accepted; a custom scorer's function is not.
 
     See Also
     --------
@@ -124,7 +147,7 @@ def load(path):
     from skops.io import load as skops_load
 
     found = get_untrusted_types(file=path)
-    unexpected = sorted(set(found) - TRUSTED_TYPES)
+    unexpected = sorted(set(found) - TRUSTED_TYPES - _named_scorer_functions())
     if unexpected:
         raise UntrustedTypesError(
             f"{path} holds types a tuned model is not made of: {unexpected}. "

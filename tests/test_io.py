@@ -39,6 +39,7 @@ def test_save_load_round_trip(iris, tmp_path, search):
     assert loaded.cv_results_["params"] == tuner.cv_results_["params"]
     for saved, original in zip(loaded.coefs_, tuner.coefs_, strict=True):
         np.testing.assert_array_equal(saved, original)
+    assert loaded.score(X, y) == tuner.score(X, y)
     # The search object stays behind; the model given is not changed.
     assert not hasattr(loaded, "search_")
     assert hasattr(tuner, "search_")
@@ -53,12 +54,15 @@ def test_save_load_pipeline(iris, tmp_path):
             MLPClassifier(hidden_layer_sizes=(5,), max_iter=50),
             param_space={"alpha": [1e-3, 1e-1]},
             search="grid",
+            scoring="neg_log_loss",
             cv=2,
         ),
     ).fit(X, y)
     save(model, tmp_path / "pipe.skops")
     loaded = load(tmp_path / "pipe.skops")
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    # Scored with the search's metric, which the loaded model keeps.
+    assert loaded.score(X, y) == model.score(X, y) < 0
     assert hasattr(model[-1], "search_")
 
 
