@@ -39,6 +39,17 @@ TRUSTED_TYPES = frozenset(
 _SEARCH_STATE = ("search_", "_warm_state")
 
 
+def _skops_io():
+    try:
+        import skops.io
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "sk_mlp_tune.save and load need skops (the 'io' extra): "
+            "pip install skops, or pip install -e '.[io]' in a clone."
+        ) from error
+    return skops.io
+
+
 @functools.cache
 def _named_scorer_functions():
     """Return the metric functions behind scikit-learn's named scorers.
@@ -100,9 +111,7 @@ def save(model, path):
     >>> (load(path).predict(X) == tuner.predict(X)).all()
     np.True_
     """
-    from skops.io import dump
-
-    dump(_without_search_state(model), path)
+    _skops_io().dump(_without_search_state(model), path)
 
 
 def load(path):
@@ -143,10 +152,8 @@ def load(path):
     ...     print("refused:", "pathlib.PurePosixPath" in str(refusal))
     refused: True
     """
-    from skops.io import get_untrusted_types
-    from skops.io import load as skops_load
-
-    found = get_untrusted_types(file=path)
+    skops_io = _skops_io()
+    found = skops_io.get_untrusted_types(file=path)
     unexpected = sorted(set(found) - TRUSTED_TYPES - _named_scorer_functions())
     if unexpected:
         raise UntrustedTypesError(
@@ -154,7 +161,7 @@ def load(path):
             "It was not loaded. If you wrote it yourself and trust it, load it "
             "with skops.io.load(path, trusted=[...]) after reviewing the types."
         )
-    return skops_load(path, trusted=list(found))
+    return skops_io.load(path, trusted=list(found))
 
 
 def _without_search_state(model):

@@ -17,8 +17,8 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError(
-            "sk_mlp_tune.plotting needs matplotlib; install it with "
-            "pip install 'sk-mlp-tune[plot]'."
+            "sk_mlp_tune.plotting needs matplotlib (the 'plot' extra): "
+            "pip install matplotlib, or pip install -e '.[plot]' in a clone."
         ) from error
     return plt
 
