@@ -772,7 +772,8 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
     by ``fit``; its *hyperparameters* (learning rate, hidden layers and
     neurons, dropout, batch size, L2 penalty, activation, ...) are set
     before. This estimator searches the hyperparameters inside ``fit``, by
-    grid, random or Bayesian search with cross-validation, running
+    successive halving (the default), grid, random or Bayesian search with
+    cross-validation, running
     candidates and folds in parallel through joblib, then refits the best
     candidate on the whole data and behaves like it: ``predict``,
     ``predict_proba``, ``coefs_`` and ``intercepts_`` are those of
