@@ -8,6 +8,7 @@ standard error and exit status 1; ``--debug`` shows the traceback instead.
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ._search import SEARCHES
@@ -495,6 +496,12 @@ def build_parser():
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # One line, like the errors: where in scikit-learn a warning was raised
+    # means nothing to someone at a shell (--debug keeps Python's format).
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -515,7 +522,10 @@ def main(argv=None):
         args = parser.parse_args(["demo"])
         args.debug = debug
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.showwarning = _show_warning
+            return args.handler(args)
     except BrokenPipeError:
         # The reader of our output (``| head``) has gone; nothing to report.
         sys.stderr.close()

@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -155,6 +156,26 @@ def test_predict_lists_missing_and_unexpected_columns(fitted, tmp_path, capsys):
     assert status == 1
     assert "missing columns ['petal width (cm)']" in err
     assert "unexpected columns ['extra']" in err
+
+
+def test_warnings_are_one_line(iris_csv, capsys, monkeypatch):
+    """Check that a warning during a command is one line, as errors are."""
+    from sk_mlp_tune import cli
+
+    print_summary = cli._print_summary
+
+    def warn_then_print(*args):
+        warnings.warn(
+            "3 of 40 MLP fits stopped at max_iter=198", UserWarning, stacklevel=2
+        )
+        print_summary(*args)
+
+    monkeypatch.setattr(cli, "_print_summary", warn_then_print)
+    assert main(["fit", str(iris_csv), "--target", "target", *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "sk-mlp-tune: warning: 3 of 40 MLP fits stopped at max_iter=198\n" in err
+    # Not Python's format, which names a file and line of the library.
+    assert ".py:" not in err
 
 
 def test_debug_shows_the_traceback(tmp_path):
