@@ -6,9 +6,12 @@ module, with a clear traceback, and nothing else.
 
 The MLP internals that dropout relies on are optional: when they are missing
 or have changed shape, ``MLP_INTERNALS`` is None and only ``dropout > 0``
-refuses to run; everything else keeps working.
+refuses to run; everything else keeps working. The optional dependencies
+(the extras) are imported here too, through ``import_optional``, so that a
+missing one always says which extra brings it.
 """
 
+import importlib
 import inspect
 from types import SimpleNamespace
 
@@ -24,7 +27,21 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "_routing_enabled",
+    "import_optional",
 ]
+
+
+def import_optional(module, *, extra, needed_by):
+    """Import ``module`` from an optional dependency, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        package = module.split(".")[0]
+        raise ImportError(
+            f"{needed_by} needs {package} (the '{extra}' extra): pip install "
+            f"{package}, or pip install -e '.[{extra}]' in a clone."
+        ) from error
+
 
 # The scikit-learn versions whose MLP training pass the dropout subclass was
 # written against and checked with finite-difference gradients.

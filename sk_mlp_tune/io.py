@@ -13,6 +13,8 @@ trust their files).
 import copy
 import functools
 
+from ._compat import import_optional
+
 # What a saved tuner or the CLI's pipeline holds beyond what skops trusts by
 # default (scikit-learn's estimators, numpy, the builtins).
 TRUSTED_TYPES = frozenset(
@@ -40,14 +42,9 @@ _SEARCH_STATE = ("search_", "_warm_state")
 
 
 def _skops_io():
-    try:
-        import skops.io
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "sk_mlp_tune.save and load need skops (the 'io' extra): "
-            "pip install skops, or pip install -e '.[io]' in a clone."
-        ) from error
-    return skops.io
+    return import_optional(
+        "skops.io", extra="io", needed_by="sk_mlp_tune.save and load"
+    )
 
 
 @functools.cache

@@ -9,18 +9,14 @@ returns a matplotlib Figure, or draws on the Axes it is given.
 
 import numpy as np
 
+from ._compat import import_optional
 from ._space import Choice, default_param_space, resolve_space
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "sk_mlp_tune.plotting needs matplotlib (the 'plot' extra): "
-            "pip install matplotlib, or pip install -e '.[plot]' in a clone."
-        ) from error
-    return plt
+    return import_optional(
+        "matplotlib.pyplot", extra="plot", needed_by="sk_mlp_tune.plotting"
+    )
 
 
 def find_tuner(model):

@@ -1,5 +1,7 @@
 """Saving and loading tuned models through skops' secure format."""
 
+import sys
+
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
@@ -74,3 +76,12 @@ def test_load_refuses_untrusted_types(tmp_path):
     dump({"model": _Intruder()}, path)
     with pytest.raises(UntrustedTypesError, match=r"test_io\._Intruder.*not loaded"):
         load(path)
+
+
+def test_missing_skops_names_the_extra(tmp_path, monkeypatch):
+    """Check that save and load without skops say which extra to install."""
+    monkeypatch.setitem(sys.modules, "skops.io", None)  # makes the import fail
+    with pytest.raises(ImportError, match=r"needs skops \(the 'io' extra\)"):
+        save(TunedMLPClassifier(), tmp_path / "tuner.skops")
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[io\]'"):
+        load(tmp_path / "tuner.skops")

@@ -1,6 +1,7 @@
 """Plots and the HTML report of a fitted tuner."""
 
 import re
+import sys
 from html.parser import HTMLParser
 
 import numpy as np
@@ -63,6 +64,13 @@ def test_search_history_shows_each_candidate_and_the_best(tuner):
     )
     np.testing.assert_allclose(best_line.get_ydata(), np.maximum.accumulate(means))
     assert ax.get_xlabel() == "candidate, in evaluation order"
+
+
+def test_missing_matplotlib_names_the_extra(tuner, monkeypatch):
+    """Check that plotting without matplotlib says which extra to install."""
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # import fails
+    with pytest.raises(ImportError, match=r"needs matplotlib \(the 'plot' extra\)"):
+        plot_search_history(tuner)
 
 
 def test_history_draws_on_given_axes(tuner):
