@@ -70,11 +70,10 @@ MLP_SETTINGS = {
     "default": _DEFAULT_MLP_SETTINGS,
     "early-stopping": {"max_iter": 200, "early_stopping": True, "n_iter_no_change": 20},
 }
-_settings = dict(_DEFAULT_MLP_SETTINGS)
 
 
-def mlp(seed):
-    return DropoutMLPClassifier(random_state=seed, **_settings)
+def mlp(seed, settings):
+    return DropoutMLPClassifier(random_state=seed, **settings)
 
 
 def scipy_space():
@@ -125,26 +124,38 @@ def optuna_space():
     }
 
 
-def methods(budget, seed):
+def methods(budget, seed, settings):
     """Return {name: unfitted search} for one budget and seed."""
     common = {"cv": 3, "n_jobs": 2}
     found = {
         f"tuner {search}": TunedMLPClassifier(
-            mlp(None), search=search, n_iter=budget, random_state=seed, **common
+            mlp(None, settings),
+            search=search,
+            n_iter=budget,
+            random_state=seed,
+            **common,
         )
         for search in ("bayes", "random", "halving")
     }
     found["sklearn RandomizedSearchCV"] = RandomizedSearchCV(
-        mlp(seed), scipy_space(), n_iter=budget, random_state=seed, **common
+        mlp(seed, settings), scipy_space(), n_iter=budget, random_state=seed, **common
     )
     found["sklearn HalvingRandomSearchCV"] = HalvingRandomSearchCV(
-        mlp(seed), scipy_space(), n_candidates=budget, random_state=seed, **common
+        mlp(seed, settings),
+        scipy_space(),
+        n_candidates=budget,
+        random_state=seed,
+        **common,
     )
     try:
         from skopt import BayesSearchCV
 
         found["skopt BayesSearchCV"] = BayesSearchCV(
-            mlp(seed), skopt_space(), n_iter=budget, random_state=seed, **common
+            mlp(seed, settings),
+            skopt_space(),
+            n_iter=budget,
+            random_state=seed,
+            **common,
         )
     except ImportError:
         pass
@@ -154,7 +165,7 @@ def methods(budget, seed):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         found["optuna OptunaSearchCV (TPE)"] = OptunaSearchCV(
-            mlp(seed),
+            mlp(seed, settings),
             optuna_space(),
             n_trials=budget,
             cv=3,
@@ -204,8 +215,7 @@ def main():
         with open(args.tables_from) as lines:
             print_tables([json.loads(line) for line in lines])
         return
-    _settings.clear()
-    _settings.update(MLP_SETTINGS[args.mlp_settings])
+    settings = MLP_SETTINGS[args.mlp_settings]
 
     rows = []
     for dataset in args.datasets:
@@ -214,12 +224,19 @@ def main():
             X_train, X_test, y_train, y_test = scaled_split(X, y, seed)
             runs = [("untuned MLPClassifier()", 1, MLPClassifier(random_state=seed))]
             for budget in args.budgets:
-                runs += [(name, budget, m) for name, m in methods(budget, seed).items()]
+                runs += [
+                    (name, budget, m)
+                    for name, m in methods(budget, seed, settings).items()
+                ]
             if args.methods:
                 runs = [r for r in runs if any(m in r[0] for m in args.methods)]
             if args.grid:
                 grid = TunedMLPClassifier(
-                    search="grid", cv=3, n_jobs=2, random_state=seed
+                    mlp(None, settings),
+                    search="grid",
+                    cv=3,
+                    n_jobs=2,
+                    random_state=seed,
                 )
                 runs.append(("tuner grid", 32, grid))
             for name, budget, model in runs:
