@@ -47,7 +47,7 @@ def import_optional(module, *, extra, needed_by):
 # written against and checked with finite-difference gradients.
 DROPOUT_TESTED_SKLEARN = "1.7 to 1.9"
 
-_EXPECTED_BACKPROP = [
+_TRAINING_PASS = [
     "self",
     "X",
     "y",
@@ -57,6 +57,19 @@ _EXPECTED_BACKPROP = [
     "coef_grads",
     "intercept_grads",
 ]
+# The parent's methods the dropout subclass overrides or calls, as they are in
+# the tested versions.
+_EXPECTED_SIGNATURES = {
+    "_backprop": _TRAINING_PASS,
+    "_fit_stochastic": [*_TRAINING_PASS, "layer_units", "incremental"],
+    "_update_no_improvement_count": [
+        "self",
+        "early_stopping",
+        "X",
+        "y",
+        "sample_weight",
+    ],
+}
 
 
 def _load_mlp_internals():
@@ -69,15 +82,22 @@ def _load_mlp_internals():
         from sklearn.neural_network._multilayer_perceptron import (
             BaseMultilayerPerceptron,
         )
+        from sklearn.neural_network._stochastic_optimizers import (
+            AdamOptimizer,
+            SGDOptimizer,
+        )
     except ImportError:
         return None
-    backprop = getattr(BaseMultilayerPerceptron, "_backprop", None)
-    if backprop is None or list(inspect.signature(backprop).parameters) != (
-        _EXPECTED_BACKPROP
-    ):
-        return None
+    for name, expected in _EXPECTED_SIGNATURES.items():
+        method = getattr(BaseMultilayerPerceptron, name, None)
+        if method is None or list(inspect.signature(method).parameters) != expected:
+            return None
     return SimpleNamespace(
-        activations=ACTIVATIONS, derivatives=DERIVATIVES, loss_functions=LOSS_FUNCTIONS
+        activations=ACTIVATIONS,
+        derivatives=DERIVATIVES,
+        loss_functions=LOSS_FUNCTIONS,
+        AdamOptimizer=AdamOptimizer,
+        SGDOptimizer=SGDOptimizer,
     )
 
 

@@ -8,11 +8,16 @@ results are identical to the parent class.
 """
 
 import numbers
+import warnings
 from typing import ClassVar
 
 import numpy as np
 import sklearn
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import gen_batches, shuffle
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._compat import DROPOUT_TESTED_SKLEARN, MLP_INTERNALS, Interval, StrOptions
@@ -25,6 +30,26 @@ FUNNEL_FLOOR = 8
 # scikit-learn's own default architecture, used when nothing says otherwise.
 _PARENT_DEFAULT_SIZES = (100,)
 
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# What the optimizer, the batches and the masks of a fit were made with; a
+# warm-started fit continues it exactly only if none of these changed.
+_CONTINUED_SETTINGS = (
+    "solver",
+    "learning_rate",
+    "learning_rate_init",
+    "power_t",
+    "momentum",
+    "nesterovs_momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "batch_size",
+    "shuffle",
+    "dropout",
+    "activation",
+)
+
 _DROPOUT_CONSTRAINTS = {
     "hidden_layer_sizes": [
         "array-like",
@@ -36,6 +61,22 @@ _DROPOUT_CONSTRAINTS = {
     "n_neurons": [Interval(numbers.Integral, 1, None, closed="left"), None],
     "layer_shape": [StrOptions({"constant", "funnel"})],
 }
+
+
+def _make_optimizer(mlp, params):
+    """Return the optimizer the parent would make for ``mlp``'s solver."""
+    if mlp.solver == "sgd":
+        return MLP_INTERNALS.SGDOptimizer(
+            params,
+            mlp.learning_rate_init,
+            mlp.learning_rate,
+            mlp.momentum,
+            mlp.nesterovs_momentum,
+            mlp.power_t,
+        )
+    return MLP_INTERNALS.AdamOptimizer(
+        params, mlp.learning_rate_init, mlp.beta_1, mlp.beta_2, mlp.epsilon
+    )
 
 
 def architecture(n_hidden_layers, n_neurons, layer_shape="constant"):
@@ -123,19 +164,207 @@ class _DropoutMLPMixin:
                 "dropout=0."
             )
 
-    def _fit(self, *args, **kwargs):
+    def _fit(self, X, y, sample_weight=None, incremental=False):
         sizes = self._resolve_hidden_layer_sizes()
         self._check_dropout()
+        # Decided before the parent's _fit, which reseeds _random_state.
+        self._continuation = (
+            self._random_state
+            if not incremental and self._can_continue(sizes)
+            else None
+        )
         # The parent reads hidden_layer_sizes inside _fit; lend it the resolved
         # tuple for the call and give the user's value back whatever happens.
         declared = self.hidden_layer_sizes
         self.hidden_layer_sizes = sizes
         try:
-            fitted = super()._fit(*args, **kwargs)
+            fitted = super()._fit(
+                X, y, sample_weight=sample_weight, incremental=incremental
+            )
         finally:
             self.hidden_layer_sizes = declared
+            del self._continuation
         self.hidden_layer_sizes_ = sizes
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._training_settings = self._settings_that_shape_training(sizes)
         return fitted
+
+    def _settings_that_shape_training(self, sizes):
+        params = self.get_params(deep=False)
+        return (sizes, *(params[name] for name in _CONTINUED_SETTINGS))
+
+    def _can_continue(self, sizes):
+        """Tell whether this warm-started fit continues the previous one exactly.
+
+        That needs a stochastic solver without early stopping (whose
+        validation split and restored best weights belong to one fit), a
+        previous fit of ours, and the settings its optimizer, batches and
+        masks were made with.
+        """
+        return (
+            self.warm_start
+            and MLP_INTERNALS is not None
+            and hasattr(self, "_sample_order")
+            and not self.early_stopping
+            and self.solver in _STOCHASTIC_SOLVERS
+            and getattr(self, "_training_settings", None)
+            == self._settings_that_shape_training(sizes)
+        )
+
+    def _fit_stochastic(
+        self,
+        X,
+        y,
+        sample_weight,
+        activations,
+        deltas,
+        coef_grads,
+        intercept_grads,
+        layer_units,
+        incremental,
+    ):
+        """Run the epochs of a stochastic solver: the parent's loop, resumable.
+
+        The same steps as scikit-learn's, in the same order, so a fresh fit
+        is the parent's. What the loop carries from one epoch to the next
+        (the optimizer, the random stream, the order of the samples) is kept
+        on the estimator, so that a warm-started fit with unchanged settings
+        goes on where the last one stopped: 22 epochs and then 44 more give
+        the network that 66 epochs at once give.
+        """
+        if MLP_INTERNALS is None:
+            # A scikit-learn whose loop we have not checked: its own, fresh.
+            return super()._fit_stochastic(
+                X,
+                y,
+                sample_weight,
+                activations,
+                deltas,
+                coef_grads,
+                intercept_grads,
+                layer_units,
+                incremental,
+            )
+        continuing = self._continuation is not None
+        if continuing:
+            self._random_state = self._continuation
+        params = self.coefs_ + self.intercepts_
+        if not continuing and (not incremental or not hasattr(self, "_optimizer")):
+            self._optimizer = _make_optimizer(self, params)
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            (X_train, X_val, y_train, y_val, sample_weight_train, sample_weight_val) = (
+                self._validation_split(X, y, sample_weight)
+            )
+        else:
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            X_val = y_val = sample_weight_val = None
+
+        if continuing and self._stopped_by_tol:
+            # The uninterrupted fit would have stopped here for good.
+            self.n_iter_ = 0
+            return
+        self._stopped_by_tol = False
+        n_samples = X_train.shape[0]
+        sample_idx = (
+            self._sample_order if continuing else np.arange(n_samples, dtype=int)
+        )
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = np.clip(self.batch_size, 1, n_samples)
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                self._sample_order = sample_idx
+                accumulated_loss = 0.0
+                for batch_slice in gen_batches(n_samples, batch_size):
+                    batch_idx = sample_idx[batch_slice] if self.shuffle else batch_slice
+                    activations[0] = X_train[batch_idx]
+                    batch_loss, coef_grads, intercept_grads = self._backprop(
+                        X_train[batch_idx],
+                        y_train[batch_idx],
+                        None
+                        if sample_weight is None
+                        else sample_weight_train[batch_idx],
+                        activations,
+                        deltas,
+                        coef_grads,
+                        intercept_grads,
+                    )
+                    accumulated_loss += batch_loss * (
+                        batch_slice.stop - batch_slice.start
+                    )
+                    self._optimizer.update_params(params, coef_grads + intercept_grads)
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, sample_weight_val
+                )
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    message = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
+                    if self._optimizer.trigger_stopping(message, self.verbose):
+                        self._stopped_by_tol = True
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter})"
+                        " reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
+    def _validation_split(self, X, y, sample_weight):
+        """Hold out ``validation_fraction`` of the samples, as the parent does."""
+        stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        parts = train_test_split(
+            *arrays,
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if sample_weight is None:
+            parts += [None, None]
+        X_train, X_val, y_train, y_val, sample_weight_train, sample_weight_val = parts
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        return X_train, X_val, y_train, y_val, sample_weight_train, sample_weight_val
 
     def _backprop(
         self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads
@@ -218,6 +447,16 @@ _EXTRA_PARAMETERS_DOC = """
         ``"funnel"``: each layer has half the units of the previous one,
         never fewer than 8 (or ``n_neurons`` if smaller); 3 layers of 128
         give 128-64-32.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues the previous fit. With a stochastic
+        solver, no early stopping and the same training settings, it goes on
+        exactly where that fit stopped: the optimizer's state (Adam's
+        moments, SGD's velocity and schedule), the random stream and the
+        order of the samples are kept, so 22 epochs and then ``max_iter=44``
+        more equal 66 epochs at once, and a fit that had stopped by its
+        tolerance stays stopped. Otherwise, as in the parent, the weights
+        are the starting point of a new optimizer.
 """
 
 
@@ -242,7 +481,7 @@ class DropoutMLPClassifier(_DropoutMLPMixin, MLPClassifier):
         Activation function of the hidden layers.
     {extra}
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+max_iter, shuffle, random_state, tol, verbose, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
 epsilon, n_iter_no_change, max_fun : as in MLPClassifier
         See :class:`~sklearn.neural_network.MLPClassifier`.
@@ -370,7 +609,7 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
         The loss minimised.
 
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+max_iter, shuffle, random_state, tol, verbose, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
 epsilon, n_iter_no_change, max_fun : as in MLPRegressor
         See :class:`~sklearn.neural_network.MLPRegressor`.

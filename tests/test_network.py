@@ -273,6 +273,45 @@ def test_partial_fit_and_warm_start_with_dropout(digits_small):
     assert not np.array_equal(first, warm.coefs_[0])
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"dropout": 0.2},
+        {"solver": "sgd", "learning_rate": "adaptive"},
+        {"solver": "sgd", "learning_rate": "invscaling", "dropout": 0.1},
+        {"batch_size": 64, "shuffle": False},
+        {"tol": 1e-2},  # stops by its tolerance before 22 epochs
+    ],
+)
+@pytest.mark.parametrize("estimator", [DropoutMLPClassifier, DropoutMLPRegressor])
+def test_warm_start_continues_exactly(digits_small, regression, estimator, settings):
+    """Check that 22 epochs, then 44 warm-started, equal 66 epochs at once."""
+    X, y = digits_small if estimator is DropoutMLPClassifier else regression
+    once = estimator(n_neurons=16, max_iter=66, random_state=0, **settings).fit(X, y)
+    steps = estimator(n_neurons=16, max_iter=22, random_state=0, **settings).fit(X, y)
+    steps.set_params(warm_start=True, max_iter=44).fit(X, y)
+    for got, expected in zip(
+        steps.coefs_ + steps.intercepts_, once.coefs_ + once.intercepts_
+    ):
+        np.testing.assert_array_equal(got, expected)
+    assert steps.loss_curve_ == once.loss_curve_
+    assert steps.t_ == once.t_
+
+
+def test_warm_start_with_new_optimizer_settings_starts_a_new_optimizer(digits_small):
+    """Check that a changed learning rate is used, not the previous optimizer's."""
+    X, y = digits_small
+    first = DropoutMLPClassifier(n_neurons=16, max_iter=5, random_state=0).fit(X, y)
+    changed = pickle.loads(pickle.dumps(first)).set_params(
+        warm_start=True, learning_rate_init=1e-6
+    )
+    before = [c.copy() for c in changed.coefs_]
+    changed.fit(X, y)
+    # A learning rate of 1e-6 barely moves the weights; Adam's kept state at
+    # 1e-3 would move them by about 1e-3 per step.
+    assert max(np.abs(a - b).max() for a, b in zip(changed.coefs_, before)) < 1e-3
+
+
 def test_regressor_with_dropout_learns(regression):
     """Check that the regressor learns a linear target with dropout."""
     X, y = regression
