@@ -278,7 +278,8 @@ class _DropoutMLPMixin:
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
+                    "sample size. It is going to be clipped",
+                    stacklevel=4,
                 )
             batch_size = np.clip(self.batch_size, 1, n_samples)
 
@@ -336,9 +337,10 @@ class _DropoutMLPMixin:
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter})"
                         " reached and the optimization hasn't converged yet.",
                         ConvergenceWarning,
+                        stacklevel=4,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=4)
 
         if early_stopping:
             self.coefs_ = self._best_coefs

@@ -16,7 +16,7 @@ import numpy as np
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Dimension, Integer, Real
 
-from ._search import BudgetSpent
+from ._monitor import BudgetSpent
 from ._space import Choice, Range
 
 

@@ -38,13 +38,13 @@ from ._network import (
 from ._search import (
     SEARCHES,
     MaxIterCounter,
-    SearchMonitor,
     build_search,
     default_n_points,
     merge_results,
     n_planned_candidates,
     stopped_at_max_iter,
 )
+from ._monitor import SearchMonitor
 from ._space import default_param_space, resolve_space
 
 # What fit copies from the fitted search object; the names mean what they

@@ -10,12 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._search import (
-    BudgetSpent,
-    SearchMonitor,
-    _ProgressLine,
-    default_n_points,
-)
+from sk_mlp_tune._monitor import BudgetSpent, ProgressLine, SearchMonitor
+from sk_mlp_tune._search import default_n_points
 
 SEARCHES = ["grid", "random", "bayes", "halving"]
 SPACE = {
@@ -178,7 +174,7 @@ def test_progress_line_rewrites_in_place_on_a_terminal():
     """Check that a terminal gets one line rewritten, a file one line per update."""
     terminal, log = _FakeTerminal(), io.StringIO()
     for stream in (terminal, log):
-        line = _ProgressLine(4, stream=stream)
+        line = ProgressLine(4, stream=stream)
         line.update(2, 0.5, 1.0)
         line.update(4, 0.75, 2.0)
         line.close("max_time")
