@@ -16,6 +16,7 @@ import inspect
 from types import SimpleNamespace
 
 from sklearn.base import _fit_context
+from sklearn.model_selection._validation import _fit_and_score
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _routing_enabled
 
@@ -27,8 +28,46 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "_routing_enabled",
+    "fit_and_score",
     "import_optional",
 ]
+
+
+def fit_and_score(
+    estimator,
+    X,
+    y,
+    *,
+    scorer,
+    train,
+    test,
+    parameters,
+    fit_params,
+    score_params,
+    return_train_score,
+    error_score,
+):
+    """Fit ``estimator`` on one split and score it, as scikit-learn's searches do.
+
+    Returns the dict of scikit-learn's ``_fit_and_score``, with the times
+    and the fitted estimator.
+    """
+    return _fit_and_score(
+        estimator,
+        X,
+        y,
+        scorer=scorer,
+        train=train,
+        test=test,
+        verbose=0,
+        parameters=parameters,
+        fit_params=fit_params,
+        score_params=score_params,
+        return_train_score=return_train_score,
+        return_times=True,
+        return_estimator=True,
+        error_score=error_score,
+    )
 
 
 def import_optional(module, *, extra, needed_by):

@@ -103,8 +103,9 @@ class ProgressLine:
     output stays readable wherever it goes.
     """
 
-    def __init__(self, n_planned, stream=None):
+    def __init__(self, n_planned, stream=None, unit="evaluated"):
         self.n_planned = n_planned
+        self.unit = unit
         # None means sys.stderr at the time of writing: holding the stream
         # would make the search object unpicklable, and scikit-learn >= 1.9
         # sends it to the workers with every task.
@@ -118,11 +119,11 @@ class ProgressLine:
     def in_place(self):
         return getattr(self.stream, "isatty", lambda: False)()
 
-    def update(self, n_done, best, elapsed):
+    def update(self, n_done, best, elapsed, detail=""):
         width = len(str(self.n_planned))
-        bar = _bar(n_done / self.n_planned if self.n_planned else 1.0)
+        bar = _bar(min(n_done / self.n_planned, 1.0) if self.n_planned else 1.0)
         line = (
-            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} evaluated"
+            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} {self.unit}{detail}"
             f" | best score {best:.4f} | {elapsed:.1f} s"
         )
         self.stream.write(("\r" + line) if self.in_place else line + "\n")

@@ -25,7 +25,7 @@ from sklearn.model_selection import (
 from ._monitor import BudgetSpent
 from ._space import to_distributions, to_grid
 
-SEARCHES = ("grid", "random", "bayes", "halving")
+SEARCHES = ("grid", "random", "bayes", "halving", "asha")
 
 
 class _MonitoredSearchMixin:

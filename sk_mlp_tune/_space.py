@@ -317,7 +317,7 @@ _PLAIN_MLP_GRID = {
 def default_param_space(search="halving", estimator=None):
     """Return the default search space of the tuned MLP estimators.
 
-    For ``"random"``, ``"bayes"`` and ``"halving"`` search, and the default
+    For ``"random"``, ``"bayes"``, ``"halving"`` and ``"asha"`` search, and the default
     :class:`~sk_mlp_tune.DropoutMLPClassifier` /
     :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is::
 
@@ -346,8 +346,9 @@ def default_param_space(search="halving", estimator=None):
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes", "halving"}, default="halving"
-        The strategy the space is for; halving uses the random-search space.
+    search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
+        The strategy the space is for; every strategy but grid search uses
+        the same space.
     estimator : estimator instance, default=None
         The estimator the space is for; None means the default dropout MLPs.
 
@@ -367,9 +368,9 @@ def default_param_space(search="halving", estimator=None):
     >>> sorted(default_param_space("grid", MLPClassifier()))
     ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
     """
-    if search not in ("grid", "random", "bayes", "halving"):
+    if search not in ("grid", "random", "bayes", "halving", "asha"):
         raise ValueError(
-            "search must be one of 'grid', 'random', 'bayes' or 'halving'; "
+            "search must be one of 'grid', 'random', 'bayes', 'halving' or 'asha'; "
             f"got {search!r}."
         )
     plain = estimator is not None and not _NETWORK_PARAMETERS <= set(

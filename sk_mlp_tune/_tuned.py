@@ -3,6 +3,7 @@
 import inspect
 import numbers
 import os
+import pickle
 import tempfile
 import time
 import warnings
@@ -20,11 +21,15 @@ from sklearn.base import (
     clone,
     is_classifier,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -44,6 +49,7 @@ from ._search import (
     n_planned_candidates,
     stopped_at_max_iter,
 )
+from ._engine import AsynchronousHalving, EngineSettings
 from ._monitor import SearchMonitor
 from ._space import default_param_space, resolve_space
 
@@ -169,6 +175,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "error_score": [StrOptions({"raise"}), numbers.Real],
         "return_train_score": ["boolean"],
+        "checkpoint": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -192,6 +199,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         random_state=None,
         error_score=np.nan,
         return_train_score=False,
+        checkpoint=None,
     ):
         self.estimator = estimator
         self.param_space = param_space
@@ -211,6 +219,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.error_score = error_score
         self.return_train_score = return_train_score
+        self.checkpoint = checkpoint
 
     def _default_estimator(self):
         """Return the MLP used when ``estimator`` is None."""
@@ -233,26 +242,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
 
         ``previous`` is the state of an earlier fit to continue (warm start).
         """
-        template = self._template_estimator()
-        search_seed = None
+        template, search_seed, subspaces = self._seeded_template_and_space()
         if self.random_state is not None:
-            rng = check_random_state(self.random_state)
-            search_seed = int(rng.randint(_SEED_BOUND))
-            # A seeded tuner must give seeded fits, whatever n_jobs is.
-            if template.get_params(deep=False).get("random_state", 0) is None:
-                template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
             if previous is not None:
                 # Each continued round of random search draws new candidates.
                 round_rng = np.random.RandomState([search_seed, previous.rounds])
                 search_seed = int(round_rng.randint(_SEED_BOUND))
-
-        if self.param_space is None:
-            space = default_param_space(self.search, template)
-            space_name = "the default param_space (give a param_space of your own)"
-        else:
-            space, space_name = self.param_space, "param_space"
-        subspaces = resolve_space(space, template, name=space_name)
-        check_architecture_space(template, subspaces)
 
         n_points = self.n_points or default_n_points(
             effective_n_jobs(self.n_jobs), n_splits
@@ -279,17 +274,48 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             previous.continue_with(search)
         return search
 
+    def _seeded_template_and_space(self):
+        """Return the template, the search's seed and the resolved space.
+
+        A seeded tuner must give seeded fits, whatever n_jobs is: the
+        template gets a seed too when its own ``random_state`` is None.
+        """
+        template = self._template_estimator()
+        search_seed = None
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            search_seed = int(rng.randint(_SEED_BOUND))
+            if template.get_params(deep=False).get("random_state", 0) is None:
+                template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
+        if self.param_space is None:
+            space = default_param_space(self.search, template)
+            space_name = "the default param_space (give a param_space of your own)"
+        else:
+            space, space_name = self.param_space, "param_space"
+        subspaces = resolve_space(space, template, name=space_name)
+        check_architecture_space(template, subspaces)
+        return template, search_seed, subspaces
+
     def _validate_training_data(self, X, y):
         """Validate ``X`` and ``y`` for the task; set attributes derived from them."""
         raise NotImplementedError
 
     def _check_search_combination(self):
-        if self.warm_start and self.search == "halving":
+        if self.warm_start and self.search in ("halving", "asha"):
             raise ValueError(
-                "warm_start=True cannot continue search='halving': successive "
-                "halving plans its rungs for a fixed set of candidates. Use "
-                "search='random' or 'bayes' to extend a search, or warm_start=False."
+                f"warm_start=True cannot continue search={self.search!r}: "
+                "successive halving plans its rungs for a fixed set of candidates. "
+                "Use search='random' or 'bayes' to extend a search, checkpoint= "
+                "with search='asha' to resume one, or warm_start=False."
             )
+        if self.checkpoint is not None and self.search != "asha":
+            raise ValueError(
+                f"checkpoint={self.checkpoint!r} needs search='asha', the search "
+                f"that records its work as it goes; got search={self.search!r}. "
+                "Use search='asha', or checkpoint=None."
+            )
+        if self.search == "asha":
+            epochs_parameter(self._template_estimator())
         if self.search == "halving" and self.resource == "max_iter":
             template = self._template_estimator()
             if "max_iter" not in template.get_params():
@@ -326,6 +352,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         previous = self._previous_round(X, y) if self.warm_start else None
         X, y = self._validate_training_data(X, y)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        if self.search == "asha":
+            return self._fit_asha(X, y, cv, fit_params, start)
         n_splits = cv.get_n_splits(X, y, fit_params.get("groups"))
         search = self._make_search(n_splits=n_splits, previous=previous)
         if not _routing_enabled():
@@ -391,20 +419,102 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         )
         if n_stopped:
             max_iter = top_rung or search.estimator.get_params().get("max_iter")
-            warnings.warn(
-                f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
-                "before converging; consider a larger max_iter, "
-                "early_stopping=True, or a larger learning_rate_init. The count "
-                "is in n_max_iter_reached_.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            self._warn_unconverged(n_stopped, n_fits, max_iter)
         # The monitor holds a stream and the clock of this fit: not fitted state.
         search.monitor = None
         self.stop_reason_ = monitor.stop_reason
         self.search_time_ = time.perf_counter() - start
         self._warm_state = _WarmState.after(self, X, y, previous)
         return self
+
+    def _fit_asha(self, X, y, cv, fit_params, start):
+        """Run ``search="asha"`` on the package's engine, then set the results."""
+        template, search_seed, subspaces = self._seeded_template_and_space()
+        if search_seed is None:
+            search_seed = int(np.random.randint(_SEED_BOUND))
+        resource = epochs_parameter(template)
+        scorer = check_scoring(template, self.scoring)
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            groups = routed.splitter.split.get("groups")
+            fit_params, score_params = routed.estimator.fit, routed.scorer.score
+        else:
+            _check_sample_weight_supported(template, fit_params)
+            fit_params = dict(fit_params)
+            groups = fit_params.pop("groups", None)
+            score_params = {}
+        folds = list(cv.split(X, y, groups))
+        current = template.get_params(deep=True)
+        first = {name: current[name] for name in subspaces[0]}
+        settings = EngineSettings(
+            template=template,
+            subspaces=subspaces,
+            resource=resource,
+            max_epochs=int(current[resource]),
+            n_candidates=self.n_iter,
+            first_candidate=first,
+            random_state=search_seed,
+            scorer=scorer,
+            error_score=self.error_score,
+            return_train_score=self.return_train_score,
+            n_jobs=self.n_jobs,
+            max_time=self.max_time,
+            verbose=self.verbose,
+            checkpoint=self.checkpoint,
+            fingerprint_parts=(
+                X,
+                y,
+                fit_params,
+                score_params,
+                _stable(template),
+                subspaces,
+                self.n_iter,
+                search_seed,
+                _stable(scorer),
+                self.error_score,
+                self.return_train_score,
+            ),
+        )
+        search = AsynchronousHalving(settings).run(
+            X, y, folds, fit_params, score_params
+        )
+        _raise_if_every_fit_failed(search, self.error_score)
+        if self.refit:
+            best = clone(template).set_params(
+                **search.best_params_, **{resource: search.best_epochs_}
+            )
+            refit_start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                best.fit(X, y, **fit_params)
+            search.best_estimator_ = best
+            search.refit_time_ = time.perf_counter() - refit_start
+        search.settings = None  # holds the template and data hashes: not results
+        self.search_ = search
+        self.scorer_ = scorer
+        self._collect_results(search, None)
+        n_stopped = search.n_fits_at_max_iter_
+        n_fits = search.n_candidates_[-1] * search.n_splits_
+        if self.refit:
+            n_fits += 1
+            n_stopped += stopped_at_max_iter(search.best_estimator_)
+        self.n_max_iter_reached_ = n_stopped
+        if n_stopped:
+            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1])
+        self.stop_reason_ = search.stop_reason_
+        self.search_time_ = time.perf_counter() - start
+        self._warm_state = None
+        return self
+
+    def _warn_unconverged(self, n_stopped, n_fits, max_iter):
+        warnings.warn(
+            f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
+            "before converging; consider a larger max_iter, "
+            "early_stopping=True, or a larger learning_rate_init. The count "
+            "is in n_max_iter_reached_.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _top_rung(self, search):
         """Return the last rung's max_iter when halving grows max_iter, else None.
@@ -488,17 +598,19 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         best = self._refitted_estimator("score")
         X = self._validate_X(X)
         search = getattr(self, "search_", None)
-        if search is None:
+        if search is None or not hasattr(search, "score"):
             # A loaded model has no search object (``io.save`` leaves it
-            # behind); score as the search's ``score`` does, with its scorer.
+            # behind), and the engine's has no score method; score as the
+            # searches' ``score`` does, with the scorer.
             return self.scorer_(best, X, y, **score_params)
         return search.score(X, y, **score_params)
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
 
-        ``fit`` hands its metadata to the search object, which routes it to
-        the estimator, the scorer and the CV splitter.
+        ``fit`` routes its metadata to the estimator, the scorer and the CV
+        splitter, as :class:`~sklearn.model_selection.GridSearchCV` does.
+        Nothing is built or checked here.
 
         Returns
         -------
@@ -506,11 +618,23 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating the routing information.
         """
-        return MetadataRouter(owner=self).add(
-            search=self._make_search(),
-            method_mapping=MethodMapping()
-            .add(caller="fit", callee="fit")
-            .add(caller="score", callee="score"),
+        template = self._template_estimator()
+        return (
+            MetadataRouter(owner=self)
+            .add(
+                estimator=template,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                scorer=check_scoring(template, self.scoring),
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="score")
+                .add(caller="score", callee="score"),
+            )
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
         )
 
     def __sklearn_tags__(self):
@@ -531,6 +655,50 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     best_loss_ = _best_estimator_attribute("best_loss_")
     validation_scores_ = _best_estimator_attribute("validation_scores_")
     n_iter_ = _best_estimator_attribute("n_iter_")
+
+
+def epochs_parameter(estimator):
+    """Return the name of the parameter that sets the epochs of ``estimator``.
+
+    ``max_iter`` for an MLP, ``<step>__max_iter`` for a pipeline ending in
+    one: successive halving over epochs grows it from rung to rung.
+    """
+    prefix, final = "", estimator
+    while hasattr(final, "steps"):
+        step, final = final.steps[-1]
+        prefix += f"{step}__"
+    if "max_iter" not in final.get_params() or "warm_start" not in final.get_params():
+        raise ValueError(
+            f"search='asha' trains each candidate for more epochs at each rung, "
+            f"through the max_iter and warm_start parameters of the final "
+            f"estimator, which {type(final).__name__} does not have. Use an MLP "
+            "(or a pipeline ending in one), or another search."
+        )
+    return prefix + "max_iter"
+
+
+def _stable(obj):
+    """Return something that hashes the same for equal settings across runs."""
+    try:
+        return pickle.dumps(obj)
+    except Exception:  # a lambda scorer, say: its repr is the best we have
+        return repr(obj)
+
+
+def _raise_if_every_fit_failed(search, error_score):
+    errors = search.fold_errors_
+    if errors and np.all(np.isnan(search.cv_results_["mean_test_score"])):
+        raise ValueError(
+            f"All the {len(errors)} fold fits failed, so no candidate has a score. "
+            f"The first error was:\n{errors[0]}"
+        )
+    if errors:
+        warnings.warn(
+            f"{len(errors)} fold fits failed and scored error_score={error_score}; "
+            f"the first error was:\n{errors[0]}",
+            FitFailedWarning,
+            stacklevel=4,
+        )
 
 
 def _check_sample_weight_supported(estimator, fit_params):

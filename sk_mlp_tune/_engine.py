@@ -1,0 +1,761 @@
+"""The package's own search loop: asynchronous successive halving that keeps training.
+
+``search="asha"`` runs here. The pieces, each small:
+
+- a :class:`FoldTask` (candidate, fold, rung, epochs) and :func:`run_fold_task`,
+  which trains one cross-validation fold model up to the rung's epochs,
+  starting from the model the previous rung left (``warm_start``), and
+  returns a :class:`FoldResult` with everything the search needs: scores,
+  epochs run, times, the model to continue from. Nothing travels by any
+  other way.
+- an executor: in-process for one job, loky's reusable processes (through
+  joblib) for several, or a dask client's executor inside
+  ``joblib.parallel_config(backend="dask")``.
+- the :class:`Scheduler`: ASHA's promotion rule plus a proposer. Whenever a
+  worker is free it takes the most useful next decision: promote a paused
+  candidate that is in the top ``1 / factor`` of its rung (the highest rung
+  first), else start a new candidate.
+- the :class:`Checkpoint`: an append-only journal of finished fold results,
+  each record flushed and fsynced; a resumed search replays it instead of
+  recomputing.
+- the budget (``max_time``) and the progress line, from ``_monitor``.
+
+Scores and timings are computed by scikit-learn's own ``_fit_and_score``,
+so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
+"""
+
+import hashlib
+import math
+import os
+import pickle
+import struct
+import time
+import warnings
+import zlib
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from ._compat import fit_and_score
+from ._monitor import ProgressLine
+from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
+
+# The factor of successive halving: each rung trains for factor times the
+# epochs of the previous one and keeps about 1 / factor of its candidates.
+FACTOR = 3
+
+
+@dataclass(frozen=True)
+class FoldTask:
+    """Train one fold model of a candidate up to a rung's epochs."""
+
+    candidate: int
+    params: dict
+    fold: int
+    rung: int
+    epochs: int
+
+
+@dataclass
+class FoldResult:
+    """Everything a fold task hands back.
+
+    ``model`` is the fitted fold model, to continue from at the next rung;
+    ``n_epochs`` the epochs it has trained in all, fewer than the rung's
+    when it stopped by its tolerance.
+    """
+
+    task: FoldTask
+    test_score: float
+    train_score: float
+    fit_time: float
+    score_time: float
+    n_epochs: int
+    error: str | None
+    model: object = field(repr=False, default=None)
+
+    @property
+    def reached_max_iter(self):
+        """Whether the fit ran every epoch it was given (did not converge)."""
+        return self.error is None and self.n_epochs >= self.task.epochs
+
+
+def run_fold_task(task, model, template, X, y, fold, context):
+    """Train and score one fold model: the unit of work a worker runs.
+
+    Parameters
+    ----------
+    task : FoldTask
+        What to train.
+    model : estimator or None
+        The fold model of the previous rung, or None at the first rung.
+    template : estimator
+        The unfitted estimator candidates are cloned from.
+    X, y : array-like
+        The whole training data.
+    fold : tuple of ndarray
+        The (train, test) indices of the task's fold.
+    context : dict
+        ``scorer``, ``resource`` (the epochs parameter, e.g.
+        ``"mlp__max_iter"``), ``fit_params``, ``score_params``,
+        ``return_train_score`` and ``error_score``.
+
+    Returns
+    -------
+    result : FoldResult
+    """
+    resource = context["resource"]
+    if model is None:
+        estimator = clone(template).set_params(**task.params)
+        parameters = {resource: task.epochs}
+    else:
+        estimator = model
+        warm_start = resource.removesuffix("max_iter") + "warm_start"
+        parameters = {resource: task.epochs - _epochs_trained(model), warm_start: True}
+    train, test = fold
+    with warnings.catch_warnings():
+        # One summary after the search replaces a warning per fit.
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="Got `batch_size`")
+        out = fit_and_score(
+            estimator,
+            X,
+            y,
+            scorer=context["scorer"],
+            train=train,
+            test=test,
+            parameters=parameters,
+            fit_params=context["fit_params"],
+            score_params=context["score_params"],
+            return_train_score=context["return_train_score"],
+            error_score=context["error_score"],
+        )
+    failed = out["fit_error"] is not None
+    return FoldResult(
+        task=task,
+        test_score=float(out["test_scores"]),
+        train_score=float(out.get("train_scores", np.nan)),
+        fit_time=float(out["fit_time"]),
+        score_time=float(out["score_time"]),
+        n_epochs=0 if failed else _epochs_trained(out["estimator"]),
+        error=out["fit_error"],
+        model=None if failed else out["estimator"],
+    )
+
+
+def _final_step(estimator):
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def _epochs_trained(model):
+    """Epochs a fitted (warm-started) MLP has run in all its fits."""
+    final = _final_step(model)
+    curve = getattr(final, "loss_curve_", None)
+    if curve is not None:
+        return len(curve)
+    return int(np.max(getattr(final, "n_iter_", 0)))
+
+
+def _stopped_by_tolerance(model):
+    return getattr(_final_step(model), "_stopped_by_tol", False)
+
+
+def rung_epochs(max_epochs, n_candidates, factor=FACTOR):
+    """Return the epochs of each rung: ``max_epochs / factor**k``, rounded.
+
+    There are as many rungs as successive halving over ``n_candidates``
+    needs to leave one (``1 + floor(log_factor(n_candidates))``), fewer if
+    the first would train for less than one epoch; the last is
+    ``max_epochs`` itself.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune._engine import rung_epochs
+    >>> rung_epochs(200, 20)
+    [22, 67, 200]
+    >>> rung_epochs(10, 81)
+    [1, 3, 10]
+    """
+    n_rungs = 1 + math.floor(math.log(max(n_candidates, 1)) / math.log(factor) + 1e-9)
+    epochs = [round(max_epochs / factor**k) for k in reversed(range(n_rungs))]
+    return sorted({e for e in epochs if e >= 1} | {max_epochs})
+
+
+class Scheduler:
+    """ASHA's decisions: which candidate trains next, and for how long.
+
+    Parameters
+    ----------
+    rungs : list of int
+        Epochs of each rung.
+    n_candidates : int
+        Candidates to start in all (the ``n_iter`` budget).
+    propose : callable
+        ``propose(index, history)`` returns the parameters of a new candidate.
+    factor : int
+        A candidate is promoted from a rung when it is in the top
+        ``1 / factor`` of the candidates that have finished that rung.
+    """
+
+    def __init__(self, rungs, n_candidates, propose, factor=FACTOR):
+        self.rungs = rungs
+        self.n_candidates = n_candidates
+        self.propose = propose
+        self.factor = factor
+        self.params = []  # per candidate
+        self.scores = []  # per candidate: {rung: mean score}
+        self.busy = set()  # candidates with fold tasks in flight
+        self.promoted = [set() for _ in rungs]  # per rung: candidates moved on
+
+    def next_candidate_rung(self):
+        """Return ``(candidate, rung)`` to run next, or None if none can start.
+
+        Promotions come first, from the highest rung down, as ASHA does: a
+        candidate further along is closer to a final answer.
+        """
+        for rung in reversed(range(len(self.rungs) - 1)):
+            promotable = self._promotable(rung)
+            if promotable is not None:
+                self.promoted[rung].add(promotable)
+                self.busy.add(promotable)
+                return promotable, rung + 1
+        if len(self.params) < self.n_candidates:
+            index = len(self.params)
+            self.params.append(self.propose(index, self.history()))
+            self.scores.append({})
+            self.busy.add(index)
+            return index, 0
+        return None
+
+    def _promotable(self, rung):
+        finished = [
+            (score, -candidate)
+            for candidate, scores in enumerate(self.scores)
+            if rung in scores and np.isfinite(score := scores[rung])
+        ]
+        n_top = len(finished) // self.factor
+        if n_top == 0:
+            return None
+        for _, negated in sorted(finished, reverse=True)[:n_top]:
+            if -negated not in self.promoted[rung]:
+                return -negated
+        return None
+
+    def record(self, candidate, rung, score):
+        """Take note that ``candidate`` finished ``rung`` with mean ``score``."""
+        self.scores[candidate][rung] = score
+        self.busy.discard(candidate)
+
+    def history(self):
+        """Return what is known of every candidate with results, for proposers."""
+        top = len(self.rungs) - 1
+        return [
+            Observation(
+                params,
+                {self.rungs[r]: s for r, s in scores.items()},
+                finished=top in scores,
+            )
+            for params, scores in zip(self.params, self.scores, strict=True)
+            if scores
+        ]
+
+
+class Checkpoint:
+    """An append-only journal of finished fold results, durable record by record.
+
+    The first record is a header holding the fingerprint of the data and
+    settings; each following one a :class:`FoldResult`. A record is its
+    length, its bytes (a pickle) and a CRC32, appended, flushed and fsynced,
+    so a process killed mid-write leaves at most a torn last record, which
+    reading ignores and resuming cuts off. Load only checkpoints you wrote:
+    they are pickles.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The journal file; created if missing.
+    fingerprint : str
+        What the journal must have been written for.
+    """
+
+    _HEADER = struct.Struct("<QI")  # length, crc32
+    FORMAT = 1
+
+    def __init__(self, path, fingerprint):
+        self.path = os.fspath(path)
+        self.fingerprint = fingerprint
+        self.results = {}
+        self._good_size = 0
+        if os.path.exists(self.path):
+            self._read()
+
+    def _read(self):
+        records, self._good_size = _read_records(self.path)
+        header = records[0] if records else None
+        if (
+            not isinstance(header, dict)
+            or header.get("format") != self.FORMAT
+            or header.get("fingerprint") != self.fingerprint
+        ):
+            raise ValueError(
+                f"The checkpoint {self.path!r} was written by a search with other "
+                "data or settings, so it cannot be resumed; it was left as it is. "
+                "Give another checkpoint path, delete this file to start over, or "
+                "fit with the data and settings it was written for."
+            )
+        for result in records[1:]:
+            task = result.task
+            self.results[task.candidate, task.fold, task.rung] = result
+
+    def open(self):
+        """Open the journal for appending, cutting off a torn last record."""
+        self._file = open(self.path, "ab")  # closed in close()
+        if self._good_size:
+            self._file.truncate(self._good_size)
+        else:
+            self._file.truncate(0)
+            self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
+
+    def lookup(self, task):
+        """Return the recorded result of ``task``, or None."""
+        result = self.results.get((task.candidate, task.fold, task.rung))
+        if result is not None and result.task == task:
+            return result
+        return None
+
+    def write(self, result):
+        """Append ``result`` durably."""
+        self._append(result)
+
+    def _append(self, record):
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.write(self._HEADER.pack(len(data), zlib.crc32(data)) + data)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self):
+        """Close the journal."""
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
+            self._file = None
+
+    def compact(self, results):
+        """Rewrite the journal with ``results`` and no models, atomically.
+
+        A finished search needs no model to resume from: a refit with the
+        same settings replays every result.
+        """
+        self.close()
+        folder = os.path.dirname(os.path.abspath(self.path))
+        temporary = os.path.join(folder, f".{os.path.basename(self.path)}.tmp")
+        with open(temporary, "wb") as file:
+            self._file = file
+            self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
+            for result in results:
+                self._append(FoldResult(**{**result.__dict__, "model": None}))
+            self._file = None
+        os.replace(temporary, self.path)
+
+
+def _read_records(path):
+    """Return the intact records of a journal and the size they take."""
+    size = Checkpoint._HEADER.size
+    records, good = [], 0
+    with open(path, "rb") as file:
+        while True:
+            head = file.read(size)
+            if len(head) < size:
+                break
+            length, crc = Checkpoint._HEADER.unpack(head)
+            data = file.read(length)
+            if len(data) < length or zlib.crc32(data) != crc:
+                break
+            try:
+                records.append(pickle.loads(data))
+            except Exception:  # a record we cannot read ends the journal
+                break
+            good = file.tell()
+    return records, good
+
+
+def fingerprint(*parts):
+    """Return a hash of the data and the settings that decide a search's results."""
+    return hashlib.sha256(joblib.hash(parts).encode()).hexdigest()[:32]
+
+
+class _InProcessExecutor:
+    """Run each task at once, in this process: one job, no pickling."""
+
+    n_workers = 1
+
+    def submit(self, function, *args):
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
+            future.set_exception(error)
+        return future
+
+    def shutdown(self):
+        """Nothing to stop."""
+
+
+# Environment variables that size the thread pools of numerical libraries;
+# with one process per core, each process gets one thread.
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+class _ProcessExecutor:
+    """loky's reusable worker processes, through joblib, large arrays memmapped."""
+
+    def __init__(self, n_workers):
+        from joblib.executor import get_memmapping_executor
+
+        threads = str(max(os.cpu_count() // n_workers, 1))
+        env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
+        self.n_workers = n_workers
+        self._executor = get_memmapping_executor(n_workers, env=env)
+
+    def submit(self, function, *args):
+        return self._executor.submit(function, *args)
+
+    def shutdown(self):
+        """Leave the reusable workers for the next search, as joblib does."""
+
+
+class _DaskExecutor:
+    """The workers of a ``dask.distributed`` client."""
+
+    def __init__(self, client):
+        self.client = client
+        self.n_workers = max(sum(client.nthreads().values()), 1)
+        self._executor = client.get_executor(pure=False)
+
+    def submit(self, function, *args):
+        return self._executor.submit(function, *args)
+
+    def shutdown(self):
+        """Leave the cluster running: it is the user's."""
+
+
+def make_executor(n_jobs):
+    """Return the executor for ``n_jobs``, honouring ``joblib.parallel_config``."""
+    backend, _ = joblib.parallel.get_active_backend()
+    client = getattr(backend, "client", None)
+    if client is not None and type(backend).__name__ == "DaskDistributedBackend":
+        return _DaskExecutor(client)
+    n_workers = joblib.effective_n_jobs(n_jobs)
+    if n_workers == 1:
+        return _InProcessExecutor()
+    return _ProcessExecutor(n_workers)
+
+
+@dataclass
+class EngineSettings:
+    """What the engine needs besides the data."""
+
+    template: object
+    subspaces: list
+    resource: str
+    max_epochs: int
+    n_candidates: int
+    first_candidate: dict | None
+    random_state: int
+    scorer: object
+    error_score: object
+    return_train_score: bool
+    n_jobs: object
+    max_time: float | None
+    verbose: int
+    checkpoint: object
+    fingerprint_parts: tuple
+
+
+class AsynchronousHalving:
+    """The fitted state of ``search="asha"``, in scikit-learn's result layout.
+
+    What :class:`~sklearn.model_selection.HalvingRandomSearchCV` calls its
+    ``cv_results_``, ``n_resources_`` and ``n_candidates_`` mean the same
+    here: one row per candidate per rung it finished, with the rung
+    (``iter``) and its epochs (``n_resources``).
+
+    The best candidate is the best of the highest rung any candidate
+    reached: ``rank_test_score`` orders the rows by rung, highest first,
+    then by mean score, so a score at few epochs never outranks one earned
+    at more.
+    """
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def run(self, X, y, folds, fit_params, score_params):
+        """Search, then set the results; return self."""
+        s = self.settings
+        start = time.perf_counter()
+        self.rungs_ = rung_epochs(s.max_epochs, s.n_candidates)
+        proposer = TPEProposer(
+            s.subspaces,
+            n_startup=max(MIN_STARTUP_CANDIDATES, s.n_candidates // 4),
+            random_state=s.random_state,
+        )
+
+        def propose(index, history):
+            if index == 0 and s.first_candidate is not None:
+                return dict(s.first_candidate)
+            return proposer.ask(index, history)
+
+        scheduler = Scheduler(self.rungs_, s.n_candidates, propose)
+        checkpoint = None
+        if s.checkpoint is not None:
+            checkpoint = Checkpoint(
+                s.checkpoint, fingerprint(*s.fingerprint_parts, folds)
+            )
+            checkpoint.open()
+        context = {
+            "scorer": s.scorer,
+            "resource": s.resource,
+            "fit_params": fit_params,
+            "score_params": score_params,
+            "return_train_score": s.return_train_score,
+            "error_score": s.error_score,
+        }
+        executor = make_executor(s.n_jobs)
+        # Asynchronous promotion decides the number of fits as it goes; the
+        # bar counts candidates started, the line the fits finished too.
+        progress = (
+            ProgressLine(s.n_candidates, unit="candidates") if s.verbose > 0 else None
+        )
+        self.stop_reason_ = "completed"
+        self.n_tasks_replayed_ = 0
+        results = {}  # (candidate, fold, rung) -> FoldResult
+        models = {}  # (candidate, fold) -> latest fitted model
+        in_flight = {}  # future -> task
+        queue = []
+        data = _share(executor, X, y)
+        try:
+            if progress is not None:
+                progress.update(0, float("nan"), 0.0, ", 0 fits")
+            while True:
+                budget_spent = (
+                    s.max_time is not None and time.perf_counter() - start >= s.max_time
+                )
+                if budget_spent and self.stop_reason_ == "completed":
+                    self.stop_reason_ = "max_time"
+                # Fill every free worker; replayed results count as done at once.
+                while not budget_spent and len(in_flight) < executor.n_workers:
+                    if not queue:
+                        decision = scheduler.next_candidate_rung()
+                        if decision is None:
+                            break
+                        candidate, rung = decision
+                        queue.extend(
+                            FoldTask(
+                                candidate,
+                                scheduler.params[candidate],
+                                fold,
+                                rung,
+                                self.rungs_[rung],
+                            )
+                            for fold in range(len(folds))
+                        )
+                    task = queue.pop(0)
+                    replayed = checkpoint.lookup(task) if checkpoint else None
+                    model = models.get((task.candidate, task.fold))
+                    if replayed is not None:
+                        self.n_tasks_replayed_ += 1
+                        future = _done(replayed)
+                    elif model is not None and _stopped_by_tolerance(model):
+                        # Stopped for good: its scores stand at every rung.
+                        future = _done(_carried_over(results, task))
+                    else:
+                        future = executor.submit(
+                            run_fold_task,
+                            task,
+                            model,
+                            s.template,
+                            *data,
+                            folds[task.fold],
+                            context,
+                        )
+                    in_flight[future] = task
+                if not in_flight:
+                    break
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: _order(in_flight[f])):
+                    task = in_flight.pop(future)
+                    result = future.result()
+                    if checkpoint is not None and checkpoint.lookup(task) is None:
+                        checkpoint.write(result)
+                    results[task.candidate, task.fold, task.rung] = result
+                    if result.model is not None:
+                        models[task.candidate, task.fold] = result.model
+                    folds_done = [
+                        results.get((task.candidate, f, task.rung))
+                        for f in range(len(folds))
+                    ]
+                    if all(r is not None for r in folds_done):
+                        scheduler.record(
+                            task.candidate,
+                            task.rung,
+                            float(np.mean([r.test_score for r in folds_done])),
+                        )
+                    if progress is not None:
+                        progress.update(
+                            len(scheduler.params),
+                            _best_score(scheduler),
+                            time.perf_counter() - start,
+                            f", {len(results)} fits",
+                        )
+        finally:
+            executor.shutdown()
+            if progress is not None:
+                progress.close(self.stop_reason_)
+            if checkpoint is not None:
+                checkpoint.close()
+        if checkpoint is not None and self.stop_reason_ == "completed":
+            checkpoint.compact(results.values())
+        self._set_results(scheduler, results, len(folds))
+        self.search_time_ = time.perf_counter() - start
+        return self
+
+    def _set_results(self, scheduler, results, n_splits):
+        rows = sorted(
+            {(t.candidate, t.rung) for t in (r.task for r in results.values())},
+            key=lambda cr: (cr[1], cr[0]),
+        )
+        rows = [
+            (c, r)
+            for c, r in rows
+            if all((c, f, r) in results for f in range(n_splits))
+        ]
+        if not rows:
+            raise ValueError(
+                "The search ended before any candidate finished a rung on every "
+                "fold; give it more time (max_time) or fewer folds (cv)."
+            )
+        s = self.settings
+        per_row = [[results[c, f, r] for f in range(n_splits)] for c, r in rows]
+        params = [scheduler.params[c] for c, _ in rows]
+        cv = {"iter": np.array([r for _, r in rows]),
+              "n_resources": np.array([self.rungs_[r] for _, r in rows])}  # fmt: skip
+        for name in sorted({k for p in params for k in p}):
+            column = np.ma.masked_all(len(rows), dtype=object)
+            for i, p in enumerate(params):
+                if name in p:
+                    column[i] = p[name]
+            cv[f"param_{name}"] = column
+        cv["params"] = params
+        for key, attribute in (("fit_time", "fit_time"), ("score_time", "score_time")):
+            values = np.array([[getattr(f, attribute) for f in row] for row in per_row])
+            cv[f"mean_{key}"] = values.mean(axis=1)
+            cv[f"std_{key}"] = values.std(axis=1)
+        sets = ["test"] + (["train"] if s.return_train_score else [])
+        for which in sets:
+            scores = np.array(
+                [[getattr(f, f"{which}_score") for f in row] for row in per_row]
+            )
+            for fold in range(n_splits):
+                cv[f"split{fold}_{which}_score"] = scores[:, fold]
+            cv[f"mean_{which}_score"] = scores.mean(axis=1)
+            cv[f"std_{which}_score"] = scores.std(axis=1)
+        cv["rank_test_score"] = _rank_by_rung_then_score(
+            cv["iter"], cv["mean_test_score"]
+        )
+        self.cv_results_ = cv
+        self.best_index_ = int(np.argmin(cv["rank_test_score"]))
+        self.best_params_ = dict(params[self.best_index_])
+        self.best_score_ = float(cv["mean_test_score"][self.best_index_])
+        self.best_epochs_ = int(cv["n_resources"][self.best_index_])
+        self.n_splits_ = n_splits
+        self.n_candidates_ = [
+            int(np.sum(cv["iter"] == r)) for r in range(len(self.rungs_))
+        ]
+        self.n_resources_ = list(self.rungs_)
+        self.n_iterations_ = int(np.max(cv["iter"])) + 1
+        self.n_epochs_trained_ = int(
+            sum(
+                r.n_epochs - (self._epochs_before(r, results))
+                for r in results.values()
+                if r.error is None
+            )
+        )
+        self.n_fits_at_max_iter_ = int(
+            sum(
+                r.reached_max_iter
+                for r in results.values()
+                if r.task.rung == len(self.rungs_) - 1
+            )
+        )
+        self.fold_errors_ = [r.error for r in results.values() if r.error]
+
+    def _epochs_before(self, result, results):
+        if result.task.rung == 0:
+            return 0
+        previous = results.get(
+            (result.task.candidate, result.task.fold, result.task.rung - 1)
+        )
+        return previous.n_epochs if previous is not None else 0
+
+
+def _done(result):
+    future = Future()
+    future.set_result(result)
+    return future
+
+
+def _carried_over(results, task):
+    """Return the result of a fold model that has nothing left to train."""
+    previous = results[task.candidate, task.fold, task.rung - 1]
+    return FoldResult(
+        **{**previous.__dict__, "task": task, "fit_time": 0.0, "score_time": 0.0}
+    )
+
+
+def _order(task):
+    return (task.candidate, task.rung, task.fold)
+
+
+def _best_score(scheduler):
+    """Best mean score at the highest rung reached so far, for progress."""
+    for rung in reversed(range(len(scheduler.rungs))):
+        scores = [s[rung] for s in scheduler.scores if rung in s]
+        finite = [v for v in scores if np.isfinite(v)]
+        if finite:
+            return max(finite)
+    return float("nan")
+
+
+def _rank_by_rung_then_score(rungs, means):
+    """Rank rows by rung (highest first), then by mean score; NaN last.
+
+    Ties share the lowest rank, as scikit-learn ranks.
+    """
+    keys = list(
+        zip(-np.asarray(rungs), -np.nan_to_num(means, nan=-np.inf), strict=True)
+    )
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    ranks = np.empty(len(keys), dtype=np.int32)
+    for position, row in enumerate(order):
+        tied = position and keys[row] == keys[order[position - 1]]
+        ranks[row] = ranks[order[position - 1]] if tied else position + 1
+    return ranks
+
+
+def _share(executor, X, y):
+    """Send the data to a cluster once, rather than with every task."""
+    if isinstance(executor, _DaskExecutor):
+        return tuple(executor.client.scatter([X, y], broadcast=True))
+    return X, y
