@@ -35,6 +35,8 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._engine import AsynchronousHalving, EngineSettings
+from ._monitor import SearchMonitor
 from ._network import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
@@ -49,8 +51,6 @@ from ._search import (
     n_planned_candidates,
     stopped_at_max_iter,
 )
-from ._engine import AsynchronousHalving, EngineSettings
-from ._monitor import SearchMonitor
 from ._space import default_param_space, resolve_space
 
 # What fit copies from the fitted search object; the names mean what they
@@ -500,20 +500,20 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_stopped += stopped_at_max_iter(search.best_estimator_)
         self.n_max_iter_reached_ = n_stopped
         if n_stopped:
-            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1])
+            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1], stacklevel=5)
         self.stop_reason_ = search.stop_reason_
         self.search_time_ = time.perf_counter() - start
         self._warm_state = None
         return self
 
-    def _warn_unconverged(self, n_stopped, n_fits, max_iter):
+    def _warn_unconverged(self, n_stopped, n_fits, max_iter, stacklevel=4):
         warnings.warn(
             f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
             "before converging; consider a larger max_iter, "
             "early_stopping=True, or a larger learning_rate_init. The count "
             "is in n_max_iter_reached_.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
     def _top_rung(self, search):
