@@ -549,14 +549,22 @@ class AsynchronousHalving:
             if progress is not None:
                 progress.update(0, float("nan"), 0.0, ", 0 fits")
             while True:
+                # The first candidate always runs: a search with no result
+                # would have nothing to give.
                 budget_spent = (
-                    s.max_time is not None and time.perf_counter() - start >= s.max_time
+                    s.max_time is not None
+                    and bool(scheduler.params)
+                    and time.perf_counter() - start >= s.max_time
                 )
                 if budget_spent and self.stop_reason_ == "completed":
                     self.stop_reason_ = "max_time"
                 # Fill every free worker; replayed results count as done at once.
-                while not budget_spent and len(in_flight) < executor.n_workers:
+                # Once the budget is spent no candidate or promotion starts,
+                # but those started finish their folds.
+                while len(in_flight) < executor.n_workers:
                     if not queue:
+                        if budget_spent:
+                            break
                         decision = scheduler.next_candidate_rung()
                         if decision is None:
                             break

@@ -278,15 +278,23 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """Return the template, the search's seed and the resolved space.
 
         A seeded tuner must give seeded fits, whatever n_jobs is: the
-        template gets a seed too when its own ``random_state`` is None.
+        template (and each step of a pipeline) gets a seed too where its own
+        ``random_state`` is None.
         """
         template = self._template_estimator()
         search_seed = None
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
             search_seed = int(rng.randint(_SEED_BOUND))
-            if template.get_params(deep=False).get("random_state", 0) is None:
-                template.set_params(random_state=int(rng.randint(_SEED_BOUND)))
+            # Every step of a pipeline, too.
+            current = template.get_params(deep=True)
+            template.set_params(
+                **{
+                    name: int(rng.randint(_SEED_BOUND))
+                    for name in sorted(current)
+                    if name.split("__")[-1] == "random_state" and current[name] is None
+                }
+            )
         if self.param_space is None:
             space = default_param_space(self.search, template)
             space_name = "the default param_space (give a param_space of your own)"
@@ -431,7 +439,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """Run ``search="asha"`` on the package's engine, then set the results."""
         template, search_seed, subspaces = self._seeded_template_and_space()
         if search_seed is None:
-            search_seed = int(np.random.randint(_SEED_BOUND))
+            search_seed = int(np.random.default_rng().integers(_SEED_BOUND))
         resource = epochs_parameter(template)
         scorer = check_scoring(template, self.scoring)
         if _routing_enabled():

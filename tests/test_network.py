@@ -291,7 +291,7 @@ def test_warm_start_continues_exactly(digits_small, regression, estimator, setti
     steps = estimator(n_neurons=16, max_iter=22, random_state=0, **settings).fit(X, y)
     steps.set_params(warm_start=True, max_iter=44).fit(X, y)
     for got, expected in zip(
-        steps.coefs_ + steps.intercepts_, once.coefs_ + once.intercepts_
+        steps.coefs_ + steps.intercepts_, once.coefs_ + once.intercepts_, strict=True
     ):
         np.testing.assert_array_equal(got, expected)
     assert steps.loss_curve_ == once.loss_curve_

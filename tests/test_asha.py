@@ -1,0 +1,332 @@
+"""search="asha": the package's own successive halving that continues training."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+from sk_mlp_tune._engine import _read_records, rung_epochs
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SPACE = {
+    "learning_rate_init": (1e-3, 1e-1, "log-uniform"),
+    "n_neurons": (8, 64, "log-uniform"),
+}
+
+
+def _asha(**params):
+    settings = {
+        "estimator": DropoutMLPClassifier(max_iter=27),
+        "param_space": SPACE,
+        "search": "asha",
+        "n_iter": 9,
+        "cv": 3,
+        "random_state": 0,
+    }
+    return TunedMLPClassifier(**{**settings, **params})
+
+
+def _comparable(results):
+    """Return cv_results_ without the timings, which differ run to run."""
+    return {k: v for k, v in results.items() if "time" not in k}
+
+
+def _assert_same_results(got, expected):
+    got, expected = _comparable(got), _comparable(expected)
+    assert sorted(got) == sorted(expected)
+    assert got["params"] == expected["params"]
+    for key in got:
+        if key != "params" and not key.startswith("param_"):
+            np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    return _asha().fit(*digits)
+
+
+def test_asha_rungs_grow_by_the_factor_up_to_max_iter():
+    """Check that the rungs are max_iter / 3**k, as many as halving needs."""
+    assert rung_epochs(27, 9) == [3, 9, 27]
+    assert rung_epochs(200, 20) == [22, 67, 200]
+    assert rung_epochs(5, 81) == [1, 2, 5]  # no rung under one epoch
+    assert rung_epochs(50, 2) == [50]
+
+
+def test_asha_results_have_a_row_per_candidate_per_rung(fitted):
+    """Check that cv_results_ has halving's layout, one row per rung reached."""
+    results = fitted.cv_results_
+    rows = list(zip(results["params"], results["iter"], strict=True))
+    assert len(rows) == len({(repr(p), r) for p, r in rows})
+    assert set(results["n_resources"]) <= {3, 9, 27}
+    np.testing.assert_array_equal(
+        results["n_resources"], np.array([3, 9, 27])[results["iter"]]
+    )
+    assert all(len(results[f"split{k}_test_score"]) == len(rows) for k in range(3))
+    assert fitted.search_.n_candidates_[0] == 9  # every candidate ran rung 0
+    # A candidate at a higher rung was at every lower one first.
+    for params, rung in rows:
+        for lower in range(rung):
+            assert (repr(params), lower) in {(repr(p), r) for p, r in rows}
+
+
+def test_asha_winner_comes_from_the_highest_rung(fitted):
+    """Check that the best row is the top scorer of the highest rung reached."""
+    results = fitted.cv_results_
+    top = results["iter"] == results["iter"].max()
+    best = fitted.best_index_
+    assert results["iter"][best] == results["iter"].max()
+    assert results["mean_test_score"][best] == results["mean_test_score"][top].max()
+    assert results["rank_test_score"][best] == 1
+    # Lower rungs rank after every row of a higher rung, whatever their score.
+    assert (
+        results["rank_test_score"][~top].min() > results["rank_test_score"][top].max()
+    )
+
+
+def test_asha_refit_trains_the_winner_for_the_epochs_it_earned(digits, fitted):
+    """Check that best_estimator_ equals a manual fit for the winner's epochs."""
+    X, y = digits
+    epochs = fitted.cv_results_["n_resources"][fitted.best_index_]
+    assert fitted.best_estimator_.max_iter == epochs
+    manual = clone(fitted.search_.best_estimator_).fit(X, y)
+    for got, expected in zip(fitted.coefs_, manual.coefs_, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert fitted.best_params_ == fitted.cv_results_["params"][fitted.best_index_]
+
+
+def test_asha_continues_rather_than_restarts(fitted):
+    """Check that promoted fold models train only the epochs they lack."""
+    results = fitted.cv_results_
+    restarting = int(np.sum(results["n_resources"])) * fitted.n_splits_
+    continuing = int(
+        np.sum([fitted.cv_results_["n_resources"][results["iter"] == 0]]) * 3
+        + sum(
+            (27 if r == 2 else 9) - (9 if r == 2 else 3)
+            for r in results["iter"][results["iter"] > 0]
+        )
+        * 3
+    )
+    # Fold fits may also stop early by their tolerance.
+    assert fitted.search_.n_epochs_trained_ <= continuing < restarting
+
+
+def test_asha_first_candidate_is_the_estimator_as_given(fitted):
+    """Check that the estimator's own settings are evaluated first."""
+    assert fitted.cv_results_["params"][0] == {
+        "learning_rate_init": 0.001,
+        "n_neurons": None,
+    }
+
+
+def test_asha_is_reproducible_with_one_job(digits, fitted):
+    """Check that a seeded search with n_jobs=1 repeats itself exactly."""
+    again = _asha().fit(*digits)
+    _assert_same_results(again.cv_results_, fitted.cv_results_)
+    assert again.best_params_ == fitted.best_params_
+
+
+def test_asha_with_two_jobs_gives_valid_results(digits, fitted):
+    """Check that loky workers give a complete search with the same rungs."""
+    parallel = _asha(n_jobs=2).fit(*digits)
+    assert parallel.search_.n_candidates_[0] == 9
+    assert parallel.cv_results_["params"][0] == fitted.cv_results_["params"][0]
+    np.testing.assert_array_equal(
+        parallel.cv_results_["split0_test_score"][0],
+        fitted.cv_results_["split0_test_score"][0],
+    )
+
+
+def test_asha_tunes_a_pipeline_over_its_final_step_epochs(digits):
+    """Check that a pipeline's final MLP is the one whose epochs grow."""
+    X, y = digits
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=9))]
+    )
+    tuner = TunedMLPClassifier(
+        pipeline,
+        param_space={"mlp__alpha": (1e-5, 1e-1, "log-uniform")},
+        search="asha",
+        n_iter=4,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert set(tuner.cv_results_["n_resources"]) <= {3, 9}
+    best_epochs = tuner.cv_results_["n_resources"][tuner.best_index_]
+    assert tuner.best_estimator_[-1].max_iter == best_epochs
+    assert tuner.score(X, y) > 0.8
+
+
+def test_asha_takes_sample_weight(digits):
+    """Check that sample_weight reaches every fold fit: zero weights change it."""
+    X, y = digits
+    weights = np.where(y == 0, 0.0, 1.0)
+    plain = _asha(n_iter=3).fit(X, y)
+    weighted = _asha(n_iter=3).fit(X, y, sample_weight=weights)
+    assert not np.array_equal(
+        plain.cv_results_["split0_test_score"],
+        weighted.cv_results_["split0_test_score"],
+    )
+
+
+def test_asha_stops_at_max_time(digits):
+    """Check that no task starts after the budget, and the reason is kept."""
+    tuner = _asha(n_iter=50, max_time=1e-9).fit(*digits)
+    assert tuner.stop_reason_ == "max_time"
+    assert tuner.search_.n_candidates_[0] < 50
+
+
+@pytest.mark.parametrize(
+    ("params", "err_type", "match"),
+    [
+        (
+            {"estimator": KNeighborsClassifier(), "param_space": {"n_neighbors": [3]}},
+            ValueError,
+            "max_iter and warm_start parameters",
+        ),
+        (
+            {"search": "random", "checkpoint": "x.ckpt"},
+            ValueError,
+            "needs search='asha'",
+        ),
+        ({"warm_start": True}, ValueError, "cannot continue search='asha'"),
+    ],
+)
+def test_asha_bad_settings_fail_before_fitting(iris, params, err_type, match):
+    """Check that settings asha cannot run fail clearly before any fit."""
+    with pytest.raises(err_type, match=match):
+        _asha(**params).fit(*iris)
+
+
+def test_asha_every_fold_failing_raises_with_the_cause(iris):
+    """Check that a search where every fit fails says why."""
+    tuner = _asha(
+        estimator=MLPClassifier(max_iter=9, alpha=-1.0),
+        param_space={"alpha": [-2.0]},
+        n_iter=2,
+    )
+    with pytest.raises(ValueError, match=r"All the \d+ fold fits failed"):
+        tuner.fit(*iris)
+
+
+# -- checkpoint ---------------------------------------------------------------
+
+
+def test_asha_checkpoint_replays_a_finished_search(digits, fitted, tmp_path):
+    """Check that a second fit on a checkpoint reuses every task's result."""
+    path = tmp_path / "search.ckpt"
+    first = _asha(checkpoint=path).fit(*digits)
+    _assert_same_results(first.cv_results_, fitted.cv_results_)
+    again = _asha(checkpoint=path).fit(*digits)
+    n_tasks = sum(fitted.search_.n_candidates_) * fitted.n_splits_
+    assert again.search_.n_tasks_replayed_ == n_tasks
+    _assert_same_results(again.cv_results_, fitted.cv_results_)
+    # A finished search keeps scores only: no model to continue from.
+    records, _ = _read_records(path)
+    assert all(record.model is None for record in records[1:])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"random_state": 1},
+        {"n_iter": 5},
+        {"param_space": {"learning_rate_init": (1e-3, 1e-1, "log-uniform")}},
+    ],
+)
+def test_asha_checkpoint_refuses_other_settings(digits, tmp_path, change):
+    """Check that other settings are refused and the checkpoint left untouched."""
+    path = tmp_path / "search.ckpt"
+    _asha(n_iter=3, checkpoint=path).fit(*digits)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="other data or settings"):
+        _asha(**{"n_iter": 3, "checkpoint": path, **change}).fit(*digits)
+    assert path.read_bytes() == before
+
+
+def test_asha_checkpoint_refuses_other_data(digits, tmp_path):
+    """Check that other data is refused and the checkpoint left untouched."""
+    X, y = digits
+    path = tmp_path / "search.ckpt"
+    _asha(n_iter=3, checkpoint=path).fit(X, y)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="other data or settings"):
+        _asha(n_iter=3, checkpoint=path).fit(X[:-1], y[:-1])
+    assert path.read_bytes() == before
+
+
+def test_asha_checkpoint_ignores_a_torn_last_record(digits, tmp_path):
+    """Check that a record cut short by a crash is dropped, and the rest kept."""
+    path = tmp_path / "search.ckpt"
+    reference = _asha(n_iter=3, checkpoint=path).fit(*digits)
+    records, _ = _read_records(path)
+    with open(path, "ab") as file:  # half a record, as a kill mid-write leaves
+        file.write(b"\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02")
+    resumed = _asha(n_iter=3, checkpoint=path).fit(*digits)
+    assert resumed.search_.n_tasks_replayed_ == len(records) - 1
+    _assert_same_results(resumed.cv_results_, reference.cv_results_)
+
+
+_KILLED_SEARCH = textwrap.dedent(
+    """
+    import sys
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+    from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:500]), y[:500]
+    TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=27),
+        param_space={
+            "learning_rate_init": (1e-3, 1e-1, "log-uniform"),
+            "n_neurons": (8, 64, "log-uniform"),
+        },
+        search="asha", n_iter=9, cv=3, random_state=0, checkpoint=sys.argv[1],
+    ).fit(X, y)
+    """
+)
+
+
+def test_asha_resumes_after_sigkill_to_the_same_answer(digits, fitted, tmp_path):
+    """Check that a search killed halfway resumes to the uninterrupted answer."""
+    path = tmp_path / "search.ckpt"
+    script = tmp_path / "search.py"
+    script.write_text(_KILLED_SEARCH)
+    n_tasks = sum(fitted.search_.n_candidates_) * fitted.n_splits_
+    process = subprocess.Popen([sys.executable, str(script), str(path)])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if path.exists() and len(_read_records(path)[0]) > n_tasks // 2:
+                break
+            assert process.poll() is None, "the search ended before it was killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the search wrote too few records in 120 s")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    n_written = len(_read_records(path)[0]) - 1  # less the header
+    assert 0 < n_written < n_tasks
+
+    X, y = digits
+    resumed = _asha(checkpoint=path).fit(X, y)
+    assert resumed.search_.n_tasks_replayed_ == n_written
+    _assert_same_results(resumed.cv_results_, fitted.cv_results_)
+    assert resumed.best_params_ == fitted.best_params_
+    np.testing.assert_array_equal(resumed.predict(X), fitted.predict(X))
+    assert os.path.getsize(path) > 0
