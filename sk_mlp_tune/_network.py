@@ -292,9 +292,10 @@ class _DropoutMLPMixin:
                 accumulated_loss = 0.0
                 for batch_slice in gen_batches(n_samples, batch_size):
                     batch_idx = sample_idx[batch_slice] if self.shuffle else batch_slice
-                    activations[0] = X_train[batch_idx]
+                    X_batch = X_train[batch_idx]
+                    activations[0] = X_batch
                     batch_loss, coef_grads, intercept_grads = self._backprop(
-                        X_train[batch_idx],
+                        X_batch,
                         y_train[batch_idx],
                         None
                         if sample_weight is None
@@ -429,6 +430,18 @@ class _DropoutMLPMixin:
         return loss, coef_grads, intercept_grads
 
 
+_WARM_START_DOC = """
+    warm_start : bool, default=False
+        When True, ``fit`` continues the previous fit. With a stochastic
+        solver, no early stopping and the same training settings, it goes on
+        exactly where that fit stopped: the optimizer's state (Adam's
+        moments, SGD's velocity and schedule), the random stream and the
+        order of the samples are kept, so 22 epochs and then ``max_iter=44``
+        more equal 66 epochs at once, and a fit that had stopped by its
+        tolerance stays stopped. Otherwise, as in the parent, the weights
+        are the starting point of a new optimizer.
+"""
+
 _EXTRA_PARAMETERS_DOC = """
     dropout : float in [0, 1), default=0.0
         Probability that each hidden unit is zeroed during training, with a
@@ -450,15 +463,6 @@ _EXTRA_PARAMETERS_DOC = """
         never fewer than 8 (or ``n_neurons`` if smaller); 3 layers of 128
         give 128-64-32.
 
-    warm_start : bool, default=False
-        When True, ``fit`` continues the previous fit. With a stochastic
-        solver, no early stopping and the same training settings, it goes on
-        exactly where that fit stopped: the optimizer's state (Adam's
-        moments, SGD's velocity and schedule), the random stream and the
-        order of the samples are kept, so 22 epochs and then ``max_iter=44``
-        more equal 66 epochs at once, and a fit that had stopped by its
-        tolerance stays stopped. Otherwise, as in the parent, the weights
-        are the starting point of a new optimizer.
 """
 
 
@@ -483,9 +487,11 @@ class DropoutMLPClassifier(_DropoutMLPMixin, MLPClassifier):
         Activation function of the hidden layers.
     {extra}
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, random_state, tol, verbose, momentum, \
-nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
-epsilon, n_iter_no_change, max_fun : as in MLPClassifier
+max_iter, shuffle, random_state, tol, verbose : as in MLPClassifier
+        See :class:`~sklearn.neural_network.MLPClassifier`.
+    {warm_start}
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as in MLPClassifier
         See :class:`~sklearn.neural_network.MLPClassifier`.
 
     Attributes
@@ -518,7 +524,13 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
     0.9...
     """
 
-    __doc__ = __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip())
+    __doc__ = (
+        __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip()).replace(
+            "{warm_start}", _WARM_START_DOC.strip()
+        )
+        if __doc__
+        else None
+    )
 
     _parameter_constraints: ClassVar[dict] = {
         **MLPClassifier._parameter_constraints,
@@ -611,9 +623,11 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
         The loss minimised.
 
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, random_state, tol, verbose, momentum, \
-nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
-epsilon, n_iter_no_change, max_fun : as in MLPRegressor
+max_iter, shuffle, random_state, tol, verbose : as in MLPRegressor
+        See :class:`~sklearn.neural_network.MLPRegressor`.
+    {warm_start}
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as in MLPRegressor
         See :class:`~sklearn.neural_network.MLPRegressor`.
 
     Attributes
@@ -646,7 +660,13 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
     0.9...
     """
 
-    __doc__ = __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip())
+    __doc__ = (
+        __doc__.replace("{extra}", _EXTRA_PARAMETERS_DOC.rstrip()).replace(
+            "{warm_start}", _WARM_START_DOC.strip()
+        )
+        if __doc__
+        else None
+    )
 
     _parameter_constraints: ClassVar[dict] = {
         **MLPRegressor._parameter_constraints,

@@ -760,7 +760,7 @@ _SHARED_PARAMETERS = """
         is searched as ``hidden_layer_sizes`` tuples instead. The dict given
         is never modified.
 
-    search : {"grid", "random", "bayes", "halving"}, default="halving"
+    search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
         How candidates are chosen (see the benchmarks page for how they
         compare; halving is the default because it matched or beat the
         other strategies and tools at 20 candidates in the least time):
@@ -773,7 +773,15 @@ _SHARED_PARAMETERS = """
         scikit-optimize's ``BayesSearchCV``, each step informed by the
         scores so far; ``"halving"`` trains ``n_iter`` random candidates with
         a small ``resource`` and keeps the best third for the next, larger
-        rung (:class:`~sklearn.model_selection.HalvingRandomSearchCV`).
+        rung (:class:`~sklearn.model_selection.HalvingRandomSearchCV`),
+        each rung training from scratch; ``"asha"`` is the package's own
+        asynchronous successive halving over the epochs: ``n_iter``
+        candidates, the estimator's own settings first, then random ones,
+        then proposals from Optuna's TPE model of the scores so far; each
+        rung trains ``factor`` (3) times the epochs of the previous one, up
+        to the estimator's ``max_iter``, and a candidate in the top third
+        of its rung *continues* training from where it stopped, as soon as
+        a worker is free (see :ref:`strategies`).
 
     n_iter : int, default=20
         Number of candidates for random, Bayesian and halving search (shared
@@ -844,12 +852,23 @@ _SHARED_PARAMETERS = """
     return_train_score : bool, default=False
         Whether ``cv_results_`` also holds training scores.
 
+    checkpoint : str or path-like, default=None
+        A file where ``search="asha"`` records every finished fold fit as it
+        arrives (appended, flushed and fsynced). A ``fit`` with the same
+        file, data and settings resumes: what is recorded is not computed
+        again, so a search killed halfway ends with the results of an
+        uninterrupted one (seeded, ``n_jobs=1``). Other data or settings are
+        refused and the file left as it is. The file holds pickles: load
+        only checkpoints you wrote. None records nothing.
+
     Attributes
     ----------
-    search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV or \
-HalvingRandomSearchCV
+    search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV, \
+HalvingRandomSearchCV or AsynchronousHalving
         The fitted search object (a subclass that runs in monitored
-        batches); with ``warm_start``, that of the last round.
+        batches; the engine's own for ``search="asha"``, with the rungs'
+        epochs in ``rungs_`` and the epochs trained in
+        ``n_epochs_trained_``); with ``warm_start``, that of the last round.
 
     best_estimator_ : estimator
         The best candidate refitted on the whole data. Only with
