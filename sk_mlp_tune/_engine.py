@@ -199,13 +199,19 @@ class Scheduler:
     factor : int
         A candidate is promoted from a rung when it is in the top
         ``1 / factor`` of the candidates that have finished that rung.
+    always_promoted : set of int
+        Candidates promoted from every rung whatever their score: the
+        estimator's own settings, which learn slowly at few epochs and
+        would otherwise be cut before their fair comparison, so that the
+        search never ends below them.
     """
 
-    def __init__(self, rungs, n_candidates, propose, factor=FACTOR):
+    def __init__(self, rungs, n_candidates, propose, factor=FACTOR, always_promoted=()):
         self.rungs = rungs
         self.n_candidates = n_candidates
         self.propose = propose
         self.factor = factor
+        self.always_promoted = set(always_promoted)
         self.params = []  # per candidate
         self.scores = []  # per candidate: {rung: mean score}
         self.busy = set()  # candidates with fold tasks in flight
@@ -238,9 +244,12 @@ class Scheduler:
             if rung in scores and np.isfinite(score := scores[rung])
         ]
         n_top = len(finished) // self.factor
-        if n_top == 0:
-            return None
-        for _, negated in sorted(finished, reverse=True)[:n_top]:
+        protected = [
+            (np.inf, -c)
+            for c in self.always_promoted
+            if c < len(self.scores) and rung in self.scores[c]
+        ]
+        for _, negated in protected + sorted(finished, reverse=True)[:n_top]:
             if -negated not in self.promoted[rung]:
                 return -negated
         return None
@@ -517,7 +526,12 @@ class AsynchronousHalving:
                 return dict(s.first_candidate)
             return proposer.ask(index, history)
 
-        scheduler = Scheduler(self.rungs_, s.n_candidates, propose)
+        scheduler = Scheduler(
+            self.rungs_,
+            s.n_candidates,
+            propose,
+            always_promoted={0} if s.first_candidate is not None else (),
+        )
         checkpoint = None
         if s.checkpoint is not None:
             checkpoint = Checkpoint(

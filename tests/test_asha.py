@@ -124,11 +124,14 @@ def test_asha_continues_rather_than_restarts(fitted):
 
 
 def test_asha_first_candidate_is_the_estimator_as_given(fitted):
-    """Check that the estimator's own settings are evaluated first."""
-    assert fitted.cv_results_["params"][0] == {
-        "learning_rate_init": 0.001,
-        "n_neurons": None,
-    }
+    """Check that the estimator's own settings run first, up to the top rung."""
+    own = {"learning_rate_init": 0.001, "n_neurons": None}
+    results = fitted.cv_results_
+    assert results["params"][0] == own
+    rungs = [
+        r for p, r in zip(results["params"], results["iter"], strict=True) if p == own
+    ]
+    assert rungs == [0, 1, 2]
 
 
 def test_asha_is_reproducible_with_one_job(digits, fitted):
