@@ -48,6 +48,11 @@ from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
 # epochs of the previous one and keeps about 1 / factor of its candidates.
 FACTOR = 3
 
+# Decisions (a new candidate or a promotion) that a seeded search takes ahead
+# of the results of earlier ones: enough fold fits to keep a few workers busy
+# (4 x n_splits), few enough that each decision knows nearly everything.
+DEFAULT_LOOKAHEAD = 4
+
 
 @dataclass(frozen=True)
 class FoldTask:
@@ -489,6 +494,7 @@ class EngineSettings:
     n_jobs: object
     max_time: float | None
     verbose: int
+    lookahead: int | None
     checkpoint: object
     fingerprint_parts: tuple
 
@@ -554,46 +560,29 @@ class AsynchronousHalving:
         )
         self.stop_reason_ = "completed"
         self.n_tasks_replayed_ = 0
+        decisions = _Decisions(scheduler, len(folds), s.lookahead)
         results = {}  # (candidate, fold, rung) -> FoldResult
         models = {}  # (candidate, fold) -> latest fitted model
         in_flight = {}  # future -> task
-        queue = []
         data = _share(executor, X, y)
         try:
             if progress is not None:
                 progress.update(0, float("nan"), 0.0, ", 0 fits")
             while True:
                 # The first candidate always runs: a search with no result
-                # would have nothing to give.
-                budget_spent = (
+                # would have nothing to give. After the budget no candidate
+                # or promotion starts, but those started finish their folds.
+                if (
                     s.max_time is not None
-                    and bool(scheduler.params)
+                    and scheduler.params
                     and time.perf_counter() - start >= s.max_time
-                )
-                if budget_spent and self.stop_reason_ == "completed":
+                ):
                     self.stop_reason_ = "max_time"
                 # Fill every free worker; replayed results count as done at once.
-                # Once the budget is spent no candidate or promotion starts,
-                # but those started finish their folds.
                 while len(in_flight) < executor.n_workers:
-                    if not queue:
-                        if budget_spent:
-                            break
-                        decision = scheduler.next_candidate_rung()
-                        if decision is None:
-                            break
-                        candidate, rung = decision
-                        queue.extend(
-                            FoldTask(
-                                candidate,
-                                scheduler.params[candidate],
-                                fold,
-                                rung,
-                                self.rungs_[rung],
-                            )
-                            for fold in range(len(folds))
-                        )
-                    task = queue.pop(0)
+                    task = decisions.next_task(self.stop_reason_ == "completed")
+                    if task is None:
+                        break
                     replayed = checkpoint.lookup(task) if checkpoint else None
                     model = models.get((task.candidate, task.fold))
                     if replayed is not None:
@@ -624,16 +613,7 @@ class AsynchronousHalving:
                     results[task.candidate, task.fold, task.rung] = result
                     if result.model is not None:
                         models[task.candidate, task.fold] = result.model
-                    folds_done = [
-                        results.get((task.candidate, f, task.rung))
-                        for f in range(len(folds))
-                    ]
-                    if all(r is not None for r in folds_done):
-                        scheduler.record(
-                            task.candidate,
-                            task.rung,
-                            float(np.mean([r.test_score for r in folds_done])),
-                        )
+                    decisions.finished(result)
                     if progress is not None:
                         progress.update(
                             len(scheduler.params),
@@ -730,6 +710,94 @@ class AsynchronousHalving:
             (result.task.candidate, result.task.fold, result.task.rung - 1)
         )
         return previous.n_epochs if previous is not None else 0
+
+
+class _Decisions:
+    """Turn the scheduler's decisions into fold tasks, and results into news.
+
+    Asynchronous (``lookahead=None``), the scheduler hears of each
+    candidate's rung as soon as its last fold finishes, and decides with
+    whatever it knows then: no worker waits, but which results are known at
+    a decision depends on the timing of the fits.
+
+    Deterministic (``lookahead=k``), decision ``i`` is taken knowing the
+    results of decisions ``0 .. i - k`` exactly, heard in decision order:
+    the same whatever the number of workers and however fast they are,
+    while up to ``k`` decisions' folds run at once. When nothing can start
+    with what is known, one more result is waited for, in order.
+    """
+
+    def __init__(self, scheduler, n_splits, lookahead):
+        self.scheduler = scheduler
+        self.n_splits = n_splits
+        self.lookahead = lookahead
+        self.made = []  # (candidate, rung) per decision
+        self.index = {}  # (candidate, rung) -> decision number
+        self.fold_scores = {}  # decision number -> {fold: score}
+        self.finished_means = {}  # decision number -> mean score, not yet told
+        self.n_told = 0
+        self.queue = []
+
+    def next_task(self, may_decide):
+        """Return the next fold task to run, or None to wait for results."""
+        if not self.queue:
+            if not may_decide:
+                return None
+            decision = self._decide()
+            if decision is None:
+                return None
+            candidate, rung = decision
+            self.index[decision] = len(self.made)
+            self.made.append(decision)
+            self.queue.extend(
+                FoldTask(
+                    candidate,
+                    self.scheduler.params[candidate],
+                    fold,
+                    rung,
+                    self.scheduler.rungs[rung],
+                )
+                for fold in range(self.n_splits)
+            )
+        return self.queue.pop(0)
+
+    def _decide(self):
+        if self.lookahead is None:
+            return self.scheduler.next_candidate_rung()
+        if not self._tell_until(len(self.made) - self.lookahead + 1):
+            return None
+        while (decision := self.scheduler.next_candidate_rung()) is None:
+            if not self._tell_until(self.n_told + 1):
+                return None
+        return decision
+
+    def _tell_until(self, n_decisions):
+        """Tell the scheduler the results of the first ``n_decisions``, in order.
+
+        Return whether it knows them all now.
+        """
+        while self.n_told < min(n_decisions, len(self.made)):
+            if self.n_told not in self.finished_means:
+                return False
+            candidate, rung = self.made[self.n_told]
+            self.scheduler.record(candidate, rung, self.finished_means.pop(self.n_told))
+            self.n_told += 1
+        return self.n_told >= n_decisions
+
+    def finished(self, result):
+        """Take note of a finished fold task."""
+        task = result.task
+        number = self.index[task.candidate, task.rung]
+        scores = self.fold_scores.setdefault(number, {})
+        scores[task.fold] = result.test_score
+        if len(scores) < self.n_splits:
+            return
+        mean = float(np.mean([scores[f] for f in range(self.n_splits)]))
+        del self.fold_scores[number]
+        if self.lookahead is None:
+            self.scheduler.record(task.candidate, task.rung, mean)
+        else:
+            self.finished_means[number] = mean
 
 
 def _done(result):

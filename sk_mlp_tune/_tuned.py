@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
-from ._engine import AsynchronousHalving, EngineSettings
+from ._engine import DEFAULT_LOOKAHEAD, AsynchronousHalving, EngineSettings
 from ._monitor import SearchMonitor
 from ._network import (
     DropoutMLPClassifier,
@@ -468,6 +468,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             max_time=self.max_time,
             verbose=self.verbose,
+            # Seeded, the decisions must not depend on the workers' timing.
+            lookahead=None
+            if self.random_state is None
+            else (self.n_points or DEFAULT_LOOKAHEAD),
             checkpoint=self.checkpoint,
             fingerprint_parts=(
                 X,

@@ -141,15 +141,18 @@ def test_asha_is_reproducible_with_one_job(digits, fitted):
     assert again.best_params_ == fitted.best_params_
 
 
-def test_asha_with_two_jobs_gives_valid_results(digits, fitted):
-    """Check that loky workers give a complete search with the same rungs."""
+def test_asha_seeded_results_do_not_depend_on_n_jobs(digits, fitted):
+    """Check that loky workers give a seeded search the one-job results."""
     parallel = _asha(n_jobs=2).fit(*digits)
-    assert parallel.search_.n_candidates_[0] == 9
-    assert parallel.cv_results_["params"][0] == fitted.cv_results_["params"][0]
-    np.testing.assert_array_equal(
-        parallel.cv_results_["split0_test_score"][0],
-        fitted.cv_results_["split0_test_score"][0],
-    )
+    _assert_same_results(parallel.cv_results_, fitted.cv_results_)
+    assert parallel.best_params_ == fitted.best_params_
+
+
+def test_asha_unseeded_runs_asynchronously_to_a_complete_search(digits):
+    """Check that without a seed the search decides as results come, and ends."""
+    tuner = _asha(n_jobs=2, random_state=None).fit(*digits)
+    assert tuner.search_.n_candidates_[0] == 9
+    assert tuner.cv_results_["iter"][tuner.best_index_] == 2
 
 
 def test_asha_tunes_a_pipeline_over_its_final_step_epochs(digits):
