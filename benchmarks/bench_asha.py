@@ -32,6 +32,7 @@ runs the searches alternately in one process. Measured:
 
 import argparse
 import heapq
+import itertools
 import math
 import os
 import statistics
@@ -39,6 +40,7 @@ import tempfile
 import uuid
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from _common import environment_line, save_rows, scaled_split, timed
@@ -47,7 +49,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._engine import Scheduler, rung_epochs
+from sk_mlp_tune._engine import (
+    DEFAULT_LOOKAHEAD,
+    Scheduler,
+    _Decisions,
+    rung_epochs,
+)
 
 
 class EpochCountingScorer:
@@ -104,8 +111,11 @@ def run_search(search, seed, n_jobs, data, args, checkpoint=None):
             scoring=scorer,
             n_jobs=n_jobs,
             random_state=seed,
+            n_points=args.n_points,
             checkpoint=checkpoint,
         )
+        # Another process on the cores makes the times meaningless; say so.
+        load = os.getloadavg()[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             wall, tuner = timed(tuner.fit, X_train, y_train)
@@ -127,6 +137,7 @@ def run_search(search, seed, n_jobs, data, args, checkpoint=None):
         "cv": args.cv,
         "max_iter": args.max_iter,
         "wall_s": wall,
+        "load_before": load,
         "fit_s": fit_s,
         "score_s": score_s,
         "refit_s": refit_s,
@@ -157,20 +168,27 @@ def measure_runs(args, X, y):
     rows = []
     for seed in range(args.repeats):
         data = scaled_split(X, y, seed)
+        # Alternate what goes first, against drift in the machine.
+        if args.checkpoint and seed % 2 == 1:
+            rows.append(run_with_checkpoint(seed, data, args))
         for n_jobs in args.n_jobs:
-            # Alternate which search goes first, against drift in the machine.
             order = ("asha", "halving") if seed % 2 == 0 else ("halving", "asha")
-            for search in order:
+            for search in (s for s in order if s in args.searches):
                 rows.append(run_search(search, seed, n_jobs, data, args))
                 print(_short(rows[-1]), flush=True)
-        if args.checkpoint:
-            with tempfile.TemporaryDirectory(prefix="bench_asha-") as folder:
-                journal = Path(folder) / f"{uuid.uuid4().hex}.journal"
-                rows.append(run_search("asha", seed, 1, data, args, checkpoint=journal))
-                rows[-1]["journal_bytes"] = journal.stat().st_size
-            rows[-1]["n_jobs"] = 1
-            print(_short(rows[-1]), flush=True)
+        if args.checkpoint and seed % 2 == 0:
+            rows.append(run_with_checkpoint(seed, data, args))
     return rows
+
+
+def run_with_checkpoint(seed, data, args):
+    """Run asha with one job and a fresh checkpoint journal; return the row."""
+    with tempfile.TemporaryDirectory(prefix="bench_asha-") as folder:
+        journal = Path(folder) / f"{uuid.uuid4().hex}.journal"
+        row = run_search("asha", seed, 1, data, args, checkpoint=journal)
+        row["journal_bytes"] = journal.stat().st_size
+    print(_short(row), flush=True)
+    return row
 
 
 def _short(row):
@@ -179,47 +197,45 @@ def _short(row):
     return {k: round(row[k], 4) if isinstance(row[k], float) else row[k] for k in keys}
 
 
-def simulate_asha(rungs, durations, scores, n_candidates, n_workers, cv):
+def simulate_asha(rungs, durations, scores, n_workers, lookahead):
     """Drive the engine's Scheduler on a fake clock, as the engine drives it.
 
     ``durations[c, f, r]`` is the time fold ``f`` of candidate ``c`` takes
     to train rung ``r`` from the previous rung's epochs; ``scores[c, r]`` the
-    candidate's mean score there. Returns (makespan, busy time, epochs per
-    fold trained, candidates at the top rung).
+    candidate's score there. Decisions go through the engine's own
+    ``_Decisions``: fully asynchronous (``lookahead=None``, an unseeded
+    search) or with a fixed lookahead (a seeded one). Candidate 0 stands for
+    the estimator's own settings, promoted from every rung as the engine
+    does. Returns (makespan, busy time, epochs per fold, top-rung candidates).
     """
-    scheduler = Scheduler(rungs, n_candidates, lambda index, history: {"c": index})
-    starts = [0, *rungs]
+    n_candidates, cv, _ = durations.shape
+    scheduler = Scheduler(
+        rungs, n_candidates, lambda index, history: {"c": index}, always_promoted={0}
+    )
+    decisions = _Decisions(scheduler, cv, lookahead)
+    steps = np.diff([0, *rungs])
     clock = busy = 0.0
     epochs = 0
     free = n_workers
-    queue, events, folds_done = [], [], {}
-    sequence = 0
+    events, order = [], itertools.count()
     while True:
-        while free:
-            if not queue:
-                decision = scheduler.next_candidate_rung()
-                if decision is None:
-                    break
-                queue.extend((*decision, fold) for fold in range(cv))
-            candidate, rung, fold = queue.pop(0)
-            duration = durations[candidate, fold, rung]
-            heapq.heappush(events, (clock + duration, sequence, candidate, rung))
-            sequence += 1
+        while free and (task := decisions.next_task(True)) is not None:
+            duration = durations[task.candidate, task.fold, task.rung]
+            heapq.heappush(events, (clock + duration, next(order), task))
             busy += duration
-            epochs += starts[rung + 1] - starts[rung]
+            epochs += int(steps[task.rung])
             free -= 1
         if not events:
             break
-        clock, _, candidate, rung = heapq.heappop(events)
+        clock, _, task = heapq.heappop(events)
         free += 1
-        folds_done[candidate, rung] = folds_done.get((candidate, rung), 0) + 1
-        if folds_done[candidate, rung] == cv:
-            scheduler.record(candidate, rung, scores[candidate, rung])
+        score = scores[task.candidate, task.rung]
+        decisions.finished(SimpleNamespace(task=task, test_score=score))
     n_top = sum(1 for s in scheduler.scores if len(rungs) - 1 in s)
     return clock, busy, epochs, n_top
 
 
-def simulate_synchronous(rungs, durations, scores, n_candidates, n_workers, cv):
+def simulate_synchronous(rungs, durations, scores, n_workers):
     """Simulate synchronous halving that restarts: each rung waits for all folds.
 
     Survivors (the best ``ceil(n / factor)``, as scikit-learn keeps) train
@@ -227,6 +243,7 @@ def simulate_synchronous(rungs, durations, scores, n_candidates, n_workers, cv):
     per-step durations up to that rung. Fold tasks go, in order, to the
     first free worker.
     """
+    n_candidates, cv, _ = durations.shape
     alive = list(range(n_candidates))
     clock = busy = 0.0
     epochs = 0
@@ -262,13 +279,16 @@ def measure_simulation(args):
             quality = rng.normal(0.9, 0.03, n_candidates)
             scores = quality[:, None] + rng.normal(0, 0.005, (n_candidates, len(rungs)))
             for n_workers in args.sim_workers:
-                for kind, simulate in (
-                    ("asha", simulate_asha),
-                    ("synchronous", simulate_synchronous),
-                ):
-                    makespan, busy, epochs, n_top = simulate(
-                        rungs, durations, scores, n_candidates, n_workers, args.sim_cv
-                    )
+                runs = {
+                    "asha": simulate_asha(rungs, durations, scores, n_workers, None),
+                    f"asha, lookahead {args.sim_lookahead}": simulate_asha(
+                        rungs, durations, scores, n_workers, args.sim_lookahead
+                    ),
+                    "synchronous": simulate_synchronous(
+                        rungs, durations, scores, n_workers
+                    ),
+                }
+                for kind, (makespan, busy, epochs, n_top) in runs.items():
                     rows.append(
                         {
                             "part": "sim",
@@ -411,12 +431,14 @@ def print_run_tables(rows, args):
 
 
 def print_simulation_table(rows, args):
+    lookahead = f"asha, lookahead {args.sim_lookahead}"
     print(
-        "\n| workers | n_iter (rungs) | utilisation: asha | synchronous, restarting "
-        "| asha / synchronous makespan | asha / synchronous epochs "
-        "| top-rung candidates: asha / synchronous |"
+        f"\n| workers | n_iter (rungs) | utilisation: asha | {lookahead} "
+        "| synchronous, restarting | makespan / synchronous: asha "
+        f"| {lookahead} | epochs / synchronous: asha | {lookahead} "
+        f"| top-rung candidates: asha / {lookahead} / synchronous |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for n_candidates in args.sim_n_iter:
         for n_workers in args.sim_workers:
             picked = [
@@ -425,16 +447,20 @@ def print_simulation_table(rows, args):
                 if r["n_iter"] == n_candidates and r["workers"] == n_workers
             ]
             asha = [r for r in picked if r["search"] == "asha"]
+            ahead = [r for r in picked if r["search"] == lookahead]
             sync = [r for r in picked if r["search"] == "synchronous"]
-
             rungs = ", ".join(str(e) for e in asha[0]["rungs"])
             print(
                 f"| {n_workers} | {n_candidates} ({rungs}) "
                 f"| {median(asha, 'utilisation'):.2f} "
+                f"| {median(ahead, 'utilisation'):.2f} "
                 f"| {median(sync, 'utilisation'):.2f} "
                 f"| {pair_ratio(asha, sync, 'makespan'):.2f} "
+                f"| {pair_ratio(ahead, sync, 'makespan'):.2f} "
                 f"| {pair_ratio(asha, sync, 'epochs'):.2f} "
-                f"| {median(asha, 'n_top'):g} / {median(sync, 'n_top'):g} |"
+                f"| {pair_ratio(ahead, sync, 'epochs'):.2f} "
+                f"| {median(asha, 'n_top'):g} / {median(ahead, 'n_top'):g} "
+                f"/ {median(sync, 'n_top'):g} |"
             )
 
 
@@ -448,6 +474,18 @@ def main():
     parser.add_argument("--max-iter", type=int, default=200)
     parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
+        "--n-points",
+        type=int,
+        default=None,
+        help="asha's lookahead when seeded (default: the tuner's)",
+    )
+    parser.add_argument(
+        "--searches",
+        nargs="+",
+        default=["asha", "halving"],
+        choices=["asha", "halving"],
+    )
+    parser.add_argument(
         "--no-checkpoint",
         dest="checkpoint",
         action="store_false",
@@ -457,6 +495,12 @@ def main():
     parser.add_argument("--sim-n-iter", type=int, nargs="+", default=[81, 256])
     parser.add_argument("--sim-cv", type=int, default=5)
     parser.add_argument("--sim-seeds", type=int, default=5)
+    parser.add_argument(
+        "--sim-lookahead",
+        type=int,
+        default=DEFAULT_LOOKAHEAD,
+        help="the decisions a seeded search takes ahead of results",
+    )
     parser.add_argument(
         "--sim-sigma",
         type=float,
@@ -474,7 +518,9 @@ def main():
         print(
             f"\n{args.n_iter} candidates, {args.cv}-fold CV, max_iter="
             f"{args.max_iter}, {args.repeats} seeds; {environment_line()}; "
-            f"load average at the end {os.getloadavg()[0]:.2f}"
+            "load average before the runs "
+            f"{min(r['load_before'] for r in run_rows):.1f} to "
+            f"{max(r['load_before'] for r in run_rows):.1f}"
         )
     if "sim" in args.parts:
         sim_rows = measure_simulation(args)

@@ -222,3 +222,39 @@ def test_demo_runs_with_progress(capsys):
     assert "Tuning an MLP on load_digits" in captured.out
     assert "Held-out accuracy:" in captured.out
     assert "2/2 evaluated" in captured.err
+
+
+def test_demo_tunes_with_asha_beside_the_untuned_mlp(capsys):
+    """Check that the demo's default search runs and shows the untuned score."""
+    assert main(["demo", "--n-iter", "3", "--cv", "2", "--n-jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "asha search" in captured.out
+    untuned = re.search(r"Untuned MLPClassifier\(\) .*: (0\.\d{4})", captured.out)
+    assert untuned is not None
+    assert 0.9 < float(untuned.group(1)) <= 1
+    assert "3/3 candidates" in captured.err
+
+
+def test_fit_with_a_checkpoint_resumes_from_it(iris_csv, tmp_path, capsys):
+    """Check that --checkpoint records the search and a rerun replays it."""
+    checkpoint = tmp_path / "search.ckpt"
+    args = ["fit", str(iris_csv), "--target", "target", *FAST]
+    args += ["--search", "asha", "--checkpoint", str(checkpoint)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert checkpoint.stat().st_size > 0
+    assert main(args) == 0
+    assert capsys.readouterr().out.split("Time:")[0] == first.split("Time:")[0]
+
+
+def test_fit_refuses_a_checkpoint_of_other_settings(iris_csv, tmp_path, capsys):
+    """Check that a checkpoint of another search is refused in one line."""
+    checkpoint = tmp_path / "search.ckpt"
+    args = ["fit", str(iris_csv), "--target", "target", *FAST]
+    args += ["--search", "asha", "--checkpoint", str(checkpoint)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--random-state", "1"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("sk-mlp-tune: error: The checkpoint")
+    assert len(error.splitlines()) == 1

@@ -28,7 +28,7 @@ def _fast_tuner(tuner, mlp, search):
             (TunedMLPClassifier, MLPClassifier),
             (TunedMLPRegressor, MLPRegressor),
         )
-        for search in ("grid", "random", "bayes")
+        for search in ("grid", "random", "bayes", "asha")
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -37,7 +37,7 @@ def client():
         cluster.close()
 
 
-@pytest.mark.parametrize("search", ["grid", "bayes"])
+@pytest.mark.parametrize("search", ["grid", "bayes", "asha"])
 def test_dask_backend_gives_the_default_backend_results(digits, client, search):
     """Check that a search on the cluster equals the same search run locally."""
     X, y = digits

@@ -23,7 +23,7 @@ class _Intruder:
         self.payload = "rm -rf /"
 
 
-@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving"])
+@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving", "asha"])
 def test_save_load_round_trip(iris, tmp_path, search):
     """Check that a reloaded tuner predicts identically and keeps its results."""
     X, y = iris

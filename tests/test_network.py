@@ -309,7 +309,10 @@ def test_warm_start_with_new_optimizer_settings_starts_a_new_optimizer(digits_sm
     changed.fit(X, y)
     # A learning rate of 1e-6 barely moves the weights; Adam's kept state at
     # 1e-3 would move them by about 1e-3 per step.
-    assert max(np.abs(a - b).max() for a, b in zip(changed.coefs_, before)) < 1e-3
+    assert (
+        max(np.abs(a - b).max() for a, b in zip(changed.coefs_, before, strict=True))
+        < 1e-3
+    )
 
 
 def test_regressor_with_dropout_learns(regression):

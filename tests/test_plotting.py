@@ -27,8 +27,8 @@ from sk_mlp_tune.report import build_report
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(scope="module")
-def tuner():
+@pytest.fixture(scope="module", params=["random", "asha"])
+def tuner(request):
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)
@@ -39,7 +39,7 @@ def tuner():
             "n_neurons": [8, 16],
             "dropout": (0.0, 0.3),
         },
-        search="random",
+        search=request.param,
         n_iter=6,
         cv=2,
         random_state=0,
