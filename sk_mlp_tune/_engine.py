@@ -612,7 +612,9 @@ class AsynchronousHalving:
                         checkpoint.write(result)
                     results[task.candidate, task.fold, task.rung] = result
                     if result.model is not None:
+                        # Only the latest model of a fold is continued from.
                         models[task.candidate, task.fold] = result.model
+                        result.model = None
                     decisions.finished(result)
                     if progress is not None:
                         progress.update(

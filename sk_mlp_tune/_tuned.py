@@ -322,6 +322,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 f"that records its work as it goes; got search={self.search!r}. "
                 "Use search='asha', or checkpoint=None."
             )
+        if self.checkpoint is not None and not isinstance(
+            self.random_state, numbers.Integral
+        ):
+            raise ValueError(
+                f"checkpoint={self.checkpoint!r} needs an integer random_state: "
+                "resuming replays the search's decisions, which only a seeded "
+                f"search repeats; got random_state={self.random_state!r}. Set "
+                "random_state=0 (or any integer), or checkpoint=None."
+            )
         if self.search == "asha":
             epochs_parameter(self._template_estimator())
         if self.search == "halving" and self.resource == "max_iter":
@@ -862,8 +871,10 @@ _SHARED_PARAMETERS = """
         file, data and settings resumes: what is recorded is not computed
         again, so a search killed halfway ends with the results of an
         uninterrupted one (seeded, ``n_jobs=1``). Other data or settings are
-        refused and the file left as it is. The file holds pickles: load
-        only checkpoints you wrote. None records nothing.
+        refused and the file left as it is. Needs an integer
+        ``random_state``, since resuming replays the search's decisions.
+        The file holds pickles: load only checkpoints you wrote. None
+        records nothing.
 
     Attributes
     ----------

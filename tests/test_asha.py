@@ -208,6 +208,11 @@ def test_asha_stops_at_max_time(digits):
             "needs search='asha'",
         ),
         ({"warm_start": True}, ValueError, "cannot continue search='asha'"),
+        (
+            {"checkpoint": "x.ckpt", "random_state": None},
+            ValueError,
+            "needs an integer random_state",
+        ),
     ],
 )
 def test_asha_bad_settings_fail_before_fitting(iris, params, err_type, match):
