@@ -219,7 +219,6 @@ class Scheduler:
         self.always_promoted = set(always_promoted)
         self.params = []  # per candidate
         self.scores = []  # per candidate: {rung: mean score}
-        self.busy = set()  # candidates with fold tasks in flight
         self.promoted = [set() for _ in rungs]  # per rung: candidates moved on
 
     def next_candidate_rung(self):
@@ -232,13 +231,11 @@ class Scheduler:
             promotable = self._promotable(rung)
             if promotable is not None:
                 self.promoted[rung].add(promotable)
-                self.busy.add(promotable)
                 return promotable, rung + 1
         if len(self.params) < self.n_candidates:
             index = len(self.params)
             self.params.append(self.propose(index, self.history()))
             self.scores.append({})
-            self.busy.add(index)
             return index, 0
         return None
 
@@ -251,8 +248,8 @@ class Scheduler:
         n_top = len(finished) // self.factor
         protected = [
             (np.inf, -c)
-            for c in self.always_promoted
-            if c < len(self.scores) and rung in self.scores[c]
+            for c in sorted(self.always_promoted)
+            if c < len(self.scores) and np.isfinite(self.scores[c].get(rung, np.nan))
         ]
         for _, negated in protected + sorted(finished, reverse=True)[:n_top]:
             if -negated not in self.promoted[rung]:
@@ -262,7 +259,6 @@ class Scheduler:
     def record(self, candidate, rung, score):
         """Take note that ``candidate`` finished ``rung`` with mean ``score``."""
         self.scores[candidate][rung] = score
-        self.busy.discard(candidate)
 
     def history(self):
         """Return what is known of every candidate with results, for proposers."""
