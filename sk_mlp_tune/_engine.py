@@ -32,7 +32,7 @@ import struct
 import time
 import warnings
 import zlib
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import joblib
@@ -49,9 +49,25 @@ from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
 FACTOR = 3
 
 # Decisions (a new candidate or a promotion) that a seeded search takes ahead
-# of the results of earlier ones: enough fold fits to keep a few workers busy
-# (4 x n_splits), few enough that each decision knows nearly everything.
-DEFAULT_LOOKAHEAD = 4
+# of the results of earlier ones: at least 4, and enough for about 4 fold
+# fits per worker, since one slow decision holds up those behind it.
+MIN_LOOKAHEAD = 4
+
+
+def default_lookahead(n_workers, n_splits):
+    """Return the decisions a seeded search takes ahead of their predecessors' results.
+
+    4 up to ``n_workers = n_splits`` (5 workers with 5-fold CV), so that a
+    seeded search gives the same results with 1 to 5 workers; more beyond,
+    to keep the workers busy.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune._engine import default_lookahead
+    >>> default_lookahead(1, 5), default_lookahead(2, 5), default_lookahead(16, 5)
+    (4, 4, 13)
+    """
+    return max(MIN_LOOKAHEAD, math.ceil(4 * n_workers / n_splits))
 
 
 @dataclass(frozen=True)
@@ -329,6 +345,9 @@ class Checkpoint:
         else:
             self._file.truncate(0)
             self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
+        # Writes and fsyncs run beside the search, one at a time, in order.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk_mlp_tune-ckpt")
+        self._writes = []
 
     def lookup(self, task):
         """Return the recorded result of ``task``, or None."""
@@ -338,18 +357,37 @@ class Checkpoint:
         return None
 
     def write(self, result):
-        """Append ``result`` durably."""
-        self._append(result)
+        """Append ``result`` durably, in the background.
+
+        It is pickled here, before the search trains its model further; the
+        write and the fsync follow on the writer thread. A failed write is
+        raised at the next write or at ``close``.
+        """
+        self._raise_failed_writes()
+        self._writes.append(self._writer.submit(self._write_bytes, _dumps(result)))
+
+    def _raise_failed_writes(self):
+        finished = [w for w in self._writes if w.done()]
+        self._writes = [w for w in self._writes if not w.done()]
+        for write in finished:
+            write.result()
 
     def _append(self, record):
-        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._write_bytes(_dumps(record))
+
+    def _write_bytes(self, data):
         self._file.write(self._HEADER.pack(len(data), zlib.crc32(data)) + data)
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def close(self):
-        """Close the journal."""
-        if getattr(self, "_file", None) is not None:
+        """Finish the pending writes, then close the journal."""
+        if getattr(self, "_file", None) is None:
+            return
+        try:
+            self._writer.shutdown(wait=True)
+            self._raise_failed_writes()
+        finally:
             self._file.close()
             self._file = None
 
@@ -369,6 +407,10 @@ class Checkpoint:
                 self._append(FoldResult(**{**result.__dict__, "model": None}))
             self._file = None
         os.replace(temporary, self.path)
+
+
+def _dumps(record):
+    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _read_records(path):
@@ -490,7 +532,8 @@ class EngineSettings:
     n_jobs: object
     max_time: float | None
     verbose: int
-    lookahead: int | None
+    seeded: bool
+    n_points: int | None
     checkpoint: object
     fingerprint_parts: tuple
 
@@ -556,7 +599,11 @@ class AsynchronousHalving:
         )
         self.stop_reason_ = "completed"
         self.n_tasks_replayed_ = 0
-        decisions = _Decisions(scheduler, len(folds), s.lookahead)
+        # Seeded, the decisions must not depend on the workers' timing.
+        lookahead = None
+        if s.seeded:
+            lookahead = s.n_points or default_lookahead(executor.n_workers, len(folds))
+        decisions = _Decisions(scheduler, len(folds), lookahead)
         results = {}  # (candidate, fold, rung) -> FoldResult
         models = {}  # (candidate, fold) -> latest fitted model
         in_flight = {}  # future -> task

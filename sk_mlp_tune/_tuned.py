@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
-from ._engine import DEFAULT_LOOKAHEAD, AsynchronousHalving, EngineSettings
+from ._engine import AsynchronousHalving, EngineSettings
 from ._monitor import SearchMonitor
 from ._network import (
     DropoutMLPClassifier,
@@ -477,10 +477,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             max_time=self.max_time,
             verbose=self.verbose,
-            # Seeded, the decisions must not depend on the workers' timing.
-            lookahead=None
-            if self.random_state is None
-            else (self.n_points or DEFAULT_LOOKAHEAD),
+            seeded=self.random_state is not None,
+            n_points=self.n_points,
             checkpoint=self.checkpoint,
             fingerprint_parts=(
                 X,
@@ -807,6 +805,12 @@ _SHARED_PARAMETERS = """
     n_points : int, default=None
         Candidates Bayesian search proposes per step. None means
         ``ceil(n_jobs / n_splits)``: enough for every worker to have a fit.
+        For ``search="asha"`` with an integer ``random_state``, the
+        decisions (new candidates or promotions) taken ahead of the results
+        of earlier ones; None means ``max(4, ceil(4 * n_jobs / n_splits))``.
+        Either way the results depend on ``n_points``, not on ``n_jobs``:
+        fix it to get the same results on machines with more workers than
+        CV folds.
 
     resource : {"max_iter", "n_samples"}, default="max_iter"
         What successive halving grows from rung to rung: the epochs, up to
