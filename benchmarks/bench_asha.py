@@ -22,10 +22,12 @@ runs the searches alternately in one process. Measured:
 5. the checkpoint's cost: asha with ``checkpoint=`` and without, same seed,
    one job;
 6. scaling beyond the cores at hand, simulated: the engine's ``Scheduler``
-   driven on a fake clock with W workers, against synchronous halving that
+   driven on a fake clock with W workers through the engine's
+   ``_Decisions``, fully asynchronous (an unseeded search) and with the
+   fixed lookahead of a seeded one, against synchronous halving that
    restarts survivors, simulated the same way on the same candidates.
 
-    python benchmarks/bench_asha.py                       # about 5 minutes on 2 cores
+    python benchmarks/bench_asha.py                  # about 4 minutes on 2 quiet cores
     python benchmarks/bench_asha.py --parts sim --sim-seeds 20
     python benchmarks/bench_asha.py --parts runs --n-jobs 8 16 --repeats 1
 """
