@@ -52,9 +52,9 @@ from sklearn.metrics import accuracy_score
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
 from sk_mlp_tune._engine import (
-    DEFAULT_LOOKAHEAD,
     Scheduler,
     _Decisions,
+    default_lookahead,
     rung_epochs,
 )
 
@@ -199,6 +199,10 @@ def _short(row):
     return {k: round(row[k], 4) if isinstance(row[k], float) else row[k] for k in keys}
 
 
+# The seeded engine: a fixed lookahead, the engine's default unless given.
+SEEDED = "asha, seeded"
+
+
 def simulate_asha(rungs, durations, scores, n_workers, lookahead):
     """Drive the engine's Scheduler on a fake clock, as the engine drives it.
 
@@ -283,8 +287,12 @@ def measure_simulation(args):
             for n_workers in args.sim_workers:
                 runs = {
                     "asha": simulate_asha(rungs, durations, scores, n_workers, None),
-                    f"asha, lookahead {args.sim_lookahead}": simulate_asha(
-                        rungs, durations, scores, n_workers, args.sim_lookahead
+                    SEEDED: simulate_asha(
+                        rungs,
+                        durations,
+                        scores,
+                        n_workers,
+                        args.sim_lookahead or default_lookahead(n_workers, args.sim_cv),
                     ),
                     "synchronous": simulate_synchronous(
                         rungs, durations, scores, n_workers
@@ -433,7 +441,7 @@ def print_run_tables(rows, args):
 
 
 def print_simulation_table(rows, args):
-    lookahead = f"asha, lookahead {args.sim_lookahead}"
+    lookahead = SEEDED
     print(
         f"\n| workers | n_iter (rungs) | utilisation: asha | {lookahead} "
         "| synchronous, restarting | makespan / synchronous: asha "
@@ -500,8 +508,9 @@ def main():
     parser.add_argument(
         "--sim-lookahead",
         type=int,
-        default=DEFAULT_LOOKAHEAD,
-        help="the decisions a seeded search takes ahead of results",
+        default=None,
+        help="the decisions a seeded search takes ahead of results "
+        "(default: the engine's, which grows with the workers)",
     )
     parser.add_argument(
         "--sim-sigma",
