@@ -476,7 +476,8 @@ class _ProcessExecutor:
     def __init__(self, n_workers):
         from joblib.executor import get_memmapping_executor
 
-        threads = str(max(os.cpu_count() // n_workers, 1))
+        # joblib's count honours CPU affinity and container limits.
+        threads = str(max(joblib.cpu_count() // n_workers, 1))
         env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
         self.n_workers = n_workers
         self._executor = get_memmapping_executor(n_workers, env=env)
