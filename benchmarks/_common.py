@@ -6,6 +6,7 @@ import platform
 import time
 from pathlib import Path
 
+import optuna
 import sklearn
 import skopt
 
@@ -18,6 +19,7 @@ def environment():
         "date": time.strftime("%Y-%m-%d"),
         "sklearn": sklearn.__version__,
         "skopt": skopt.__version__,
+        "optuna": optuna.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
 
@@ -27,7 +29,7 @@ def environment_line():
     env = environment()
     return (
         f"{env['date']}, scikit-learn {env['sklearn']}, scikit-optimize "
-        f"{env['skopt']}, {env['machine']}"
+        f"{env['skopt']}, optuna {env['optuna']}, {env['machine']}"
     )
 
 
