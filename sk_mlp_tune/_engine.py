@@ -41,6 +41,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from ._compat import fit_and_score
+from ._files import replaced_atomically
 from ._monitor import ProgressLine
 from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
 
@@ -398,15 +399,17 @@ class Checkpoint:
         same settings replays every result.
         """
         self.close()
-        folder = os.path.dirname(os.path.abspath(self.path))
-        temporary = os.path.join(folder, f".{os.path.basename(self.path)}.tmp")
-        with open(temporary, "wb") as file:
+        with (
+            replaced_atomically(self.path) as temporary,
+            open(temporary, "wb") as file,
+        ):
             self._file = file
-            self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
-            for result in results:
-                self._append(FoldResult(**{**result.__dict__, "model": None}))
-            self._file = None
-        os.replace(temporary, self.path)
+            try:
+                self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
+                for result in results:
+                    self._append(FoldResult(**{**result.__dict__, "model": None}))
+            finally:
+                self._file = None
 
 
 def _dumps(record):

@@ -359,7 +359,10 @@ def command_predict(args):
         for index, label in enumerate(model.classes_):
             predictions[f"proba_{label}"] = proba[:, index]
     if args.output:
-        predictions.to_csv(args.output, index=False)
+        from ._files import replaced_atomically
+
+        with replaced_atomically(args.output) as temporary:
+            predictions.to_csv(temporary, index=False)
         print(f"{len(predictions)} predictions written to {args.output}")
     else:
         predictions.to_csv(sys.stdout, index=False)

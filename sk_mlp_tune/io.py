@@ -14,6 +14,7 @@ import copy
 import functools
 
 from ._compat import import_optional
+from ._files import replaced_atomically
 
 # What a saved tuner or the CLI's pipeline holds beyond what skops trusts by
 # default (scikit-learn's estimators, numpy, the builtins).
@@ -108,7 +109,10 @@ def save(model, path):
     >>> (load(path).predict(X) == tuner.predict(X)).all()
     np.True_
     """
-    _skops_io().dump(_without_search_state(model), path)
+    # Written beside the target and renamed over it: a failed write leaves
+    # the previous file whole.
+    with replaced_atomically(path) as temporary:
+        _skops_io().dump(_without_search_state(model), temporary)
 
 
 def load(path):

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from ._files import replaced_atomically
 from .plotting import (
     _pyplot,
     find_tuner,
@@ -123,8 +124,12 @@ def write_report(model, path, **kwargs):
     >>> "150 samples x 4 features" in path.read_text()
     True
     """
-    with open(path, "w", encoding="utf-8") as report:
-        report.write(build_report(model, **kwargs))
+    page = build_report(model, **kwargs)  # before the file is touched
+    with (
+        replaced_atomically(path) as temporary,
+        open(temporary, "w", encoding="utf-8") as report,
+    ):
+        report.write(page)
 
 
 def _escape(value):

@@ -85,3 +85,62 @@ def test_missing_skops_names_the_extra(tmp_path, monkeypatch):
         save(TunedMLPClassifier(), tmp_path / "tuner.skops")
     with pytest.raises(ImportError, match=r"pip install -e '\.\[io\]'"):
         load(tmp_path / "tuner.skops")
+
+
+_WRITE_UNDER_A_SIZE_LIMIT = """
+import resource, signal, sys
+from sklearn.datasets import load_digits
+from sklearn.neural_network import MLPClassifier
+from sk_mlp_tune import TunedMLPClassifier, save
+from sk_mlp_tune.report import write_report
+
+X, y = load_digits(return_X_y=True)
+tuner = TunedMLPClassifier(
+    MLPClassifier(hidden_layer_sizes=(256,), max_iter=5), param_space={"alpha": [1e-4]},
+    search="grid", cv=2,
+).fit(X, y)
+# Past the limit a write fails with EFBIG, as on a full disk, instead of
+# the signal that would end the process.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+writer = save if sys.argv[1] == "save" else write_report
+try:
+    writer(tuner, sys.argv[2])
+except OSError as error:
+    print("failed:", error)
+"""
+
+
+@pytest.mark.parametrize("what", ["save", "report"])
+def test_failed_write_leaves_the_previous_file_whole(iris, tmp_path, what):
+    """Check that a write cut short by a file-size limit keeps the old file."""
+    import subprocess
+
+    from sk_mlp_tune.report import write_report
+
+    X, y = iris
+    small = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=5),
+        param_space={"alpha": [1e-4]},
+        search="grid",
+        cv=2,
+    ).fit(X, y)
+    path = tmp_path / ("model.skops" if what == "save" else "report.html")
+    if what == "save":
+        save(small, path)
+    else:
+        write_report(small, path)
+    before = path.read_bytes()
+    script = tmp_path / "write.py"
+    script.write_text(_WRITE_UNDER_A_SIZE_LIMIT)
+    done = subprocess.run(
+        [sys.executable, str(script), what, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "failed:" in done.stdout, done.stdout + done.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, "write.py"])
+    if what == "save":
+        np.testing.assert_array_equal(load(path).predict(X), small.predict(X))
