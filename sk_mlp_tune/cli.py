@@ -6,6 +6,7 @@ standard error and exit status 1; ``--debug`` shows the traceback instead.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -215,6 +216,13 @@ def command_fit(args):
 
     from ._tuned import TunedMLPClassifier, TunedMLPRegressor
 
+    # Before the search: a typo in a folder must not waste it.
+    for option, path in (
+        ("--output", args.output),
+        ("--report", args.report),
+        ("--checkpoint", args.checkpoint),
+    ):
+        _check_writable(option, path)
     frame = read_csv(args.data)
     if args.target not in frame.columns:
         raise CommandError(
@@ -297,6 +305,23 @@ def command_fit(args):
     if args.report:
         _write_bundle_report(bundle, args.report)
     return 0
+
+
+def _check_writable(option, path):
+    """Refuse an output path whose folder is missing, not writable, or a folder."""
+    if path is None:
+        return
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise CommandError(f"{option} {path} is a folder, not a file")
+    if not folder.is_dir():
+        raise CommandError(
+            f"{option} {path}: the folder {folder} does not exist; create it or "
+            "give another path"
+        )
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"{option} {path}: the folder {folder} is not writable")
 
 
 def _write_bundle_report(bundle, path):

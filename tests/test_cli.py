@@ -258,3 +258,17 @@ def test_fit_refuses_a_checkpoint_of_other_settings(iris_csv, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("sk-mlp-tune: error: The checkpoint")
     assert len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", ["--output", "--report", "--checkpoint"])
+def test_fit_checks_output_folders_before_tuning(iris_csv, tmp_path, capsys, option):
+    """Check that a missing output folder is refused before any search."""
+    missing = tmp_path / "no-such-folder" / "out.file"
+    args = ["fit", str(iris_csv), "--target", "target", *FAST, option, str(missing)]
+    if option == "--checkpoint":
+        args += ["--search", "asha"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert f"{option} {missing}: the folder" in captured.err
+    assert "does not exist" in captured.err
+    assert "Tuning" not in captured.err  # nothing was searched
