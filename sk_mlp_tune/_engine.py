@@ -24,7 +24,6 @@ Scores and timings are computed by scikit-learn's own ``_fit_and_score``,
 so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 """
 
-import hashlib
 import math
 import os
 import pickle
@@ -439,7 +438,7 @@ def _read_records(path):
 
 def fingerprint(*parts):
     """Return a hash of the data and the settings that decide a search's results."""
-    return hashlib.sha256(joblib.hash(parts).encode()).hexdigest()[:32]
+    return joblib.hash(parts)
 
 
 class _InProcessExecutor:
@@ -680,6 +679,9 @@ class AsynchronousHalving:
             checkpoint.compact(results.values())
         self._set_results(scheduler, results, len(folds))
         self.search_time_ = time.perf_counter() - start
+        # The settings hold the template and the data's fingerprint parts:
+        # the fitted search keeps its results, not its inputs.
+        self.settings = None
         return self
 
     def _set_results(self, scheduler, results, n_splits):

@@ -508,7 +508,6 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 best.fit(X, y, **fit_params)
             search.best_estimator_ = best
             search.refit_time_ = time.perf_counter() - refit_start
-        search.settings = None  # holds the template and data hashes: not results
         self.search_ = search
         self.scorer_ = scorer
         self._collect_results(search, None)
