@@ -972,6 +972,8 @@ HalvingRandomSearchCV or AsynchronousHalving
 
 
 def _fill_docstring(docstring, **task):
+    if not docstring:  # python -OO strips docstrings; nothing to fill
+        return docstring
     shared = _SHARED_PARAMETERS
     for name, text in task.items():
         shared = shared.replace("{" + name + "}", text)

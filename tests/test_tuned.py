@@ -578,3 +578,33 @@ def test_metadata_routing_reaches_requesting_estimator(iris):
         default.fit(X, y, sample_weight=weights)
         weighted = accuracy_score(y, default.predict(X), sample_weight=weights)
         assert default.score(X, y, sample_weight=weights) == pytest.approx(weighted)
+
+
+def test_get_metadata_routing_builds_and_checks_nothing():
+    """Check that routing of an unfitted tuner neither warns nor validates the space."""
+    import warnings
+
+    from sklearn import config_context
+    from sklearn.model_selection import GroupKFold
+
+    misspelt = TunedMLPClassifier(param_space={"alpah": [1e-3]}, cv=GroupKFold(2))
+    huge_grid = TunedMLPClassifier(search="grid", n_grid_points=50)
+    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        misspelt.get_metadata_routing()
+        huge_grid.get_metadata_routing()
+        routing = misspelt.get_metadata_routing()
+    # As GridSearchCV: the splitter's request is the tuner's too.
+    assert routing.consumes("fit", ["groups"]) == {"groups"}
+
+
+def test_import_under_python_oo():
+    """Check that the package imports with docstrings stripped (python -OO)."""
+    import subprocess
+    import sys
+
+    code = "import sk_mlp_tune, sk_mlp_tune.cli, sk_mlp_tune.report; print('ok')"
+    done = subprocess.run(
+        [sys.executable, "-OO", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "ok", done.stderr
