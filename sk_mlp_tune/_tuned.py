@@ -1,5 +1,6 @@
 """The tuned MLP estimators: parameters, fit, delegation to the best model, tags."""
 
+import contextlib
 import inspect
 import numbers
 import os
@@ -364,6 +365,25 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted tuner.
         """
+        with self._previous_state_kept_on_failure():
+            return self._fit(X, y, **fit_params)
+
+    @contextlib.contextmanager
+    def _previous_state_kept_on_failure(self):
+        """Leave the previous fitted state whole, or none, if the fit raises.
+
+        Never a mix: ``classes_`` of the new data with the old model.
+        """
+        fitted = {k: v for k, v in vars(self).items() if _is_fitted_state(k)}
+        try:
+            yield
+        except BaseException:
+            for name in [k for k in vars(self) if _is_fitted_state(k)]:
+                delattr(self, name)
+            vars(self).update(fitted)
+            raise
+
+    def _fit(self, X, y, **fit_params):
         start = time.perf_counter()
         self._check_search_combination()
         previous = self._previous_round(X, y) if self.warm_start else None
@@ -382,7 +402,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 "candidate of the grid; nothing is left to continue. Enlarge the "
                 "space or n_grid_points to search further.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             self.search_time_ = time.perf_counter() - start
             return self
@@ -518,13 +538,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_stopped += stopped_at_max_iter(search.best_estimator_)
         self.n_max_iter_reached_ = n_stopped
         if n_stopped:
-            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1], stacklevel=5)
+            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1], stacklevel=6)
         self.stop_reason_ = search.stop_reason_
         self.search_time_ = time.perf_counter() - start
         self._warm_state = None
         return self
 
-    def _warn_unconverged(self, n_stopped, n_fits, max_iter, stacklevel=4):
+    def _warn_unconverged(self, n_stopped, n_fits, max_iter, stacklevel=5):
         warnings.warn(
             f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
             "before converging; consider a larger max_iter, "
@@ -555,7 +575,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 "warm_start=True, but the data or the search strategy differ from "
                 "the previous fit; starting a new search.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return None
         return state
@@ -675,6 +695,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     n_iter_ = _best_estimator_attribute("n_iter_")
 
 
+def _is_fitted_state(name):
+    # Fitted attributes end with "_" (scikit-learn's convention); the
+    # warm-start record is fitted state too.
+    return (name.endswith("_") and not name.startswith("__")) or name == "_warm_state"
+
+
 def epochs_parameter(estimator):
     """Return the name of the parameter that sets the epochs of ``estimator``.
 
@@ -715,7 +741,7 @@ def _raise_if_every_fit_failed(search, error_score):
             f"{len(errors)} fold fits failed and scored error_score={error_score}; "
             f"the first error was:\n{errors[0]}",
             FitFailedWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 

@@ -608,3 +608,37 @@ def test_import_under_python_oo():
         [sys.executable, "-OO", "-c", code], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("search", ["grid", "asha"])
+def test_failed_fit_keeps_the_previous_fitted_state_or_none(iris, search):
+    """Check that a fit that raises leaves the earlier model whole, or no model."""
+    X, y = iris
+
+    def tuner(alpha):
+        return TunedMLPClassifier(
+            MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, alpha=alpha),
+            param_space={"alpha": [alpha]},
+            search=search,
+            n_iter=2,
+            cv=2,
+            random_state=0,
+        )
+
+    failing = tuner(-1.0)
+    with pytest.raises(ValueError, match="fits failed"):
+        failing.fit(X, y)
+    with pytest.raises(NotFittedError):
+        failing.predict(X)
+
+    fitted = tuner(1e-3).fit(X, y)
+    expected = fitted.predict_proba(X)
+    fitted.set_params(
+        estimator=MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, alpha=-1.0),
+        param_space={"alpha": [-1.0]},
+    )
+    with pytest.raises(ValueError, match="fits failed"):
+        fitted.fit(X[:100], y[:100])  # two classes, and every fit fails
+    np.testing.assert_array_equal(fitted.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(fitted.predict_proba(X), expected)
