@@ -17,7 +17,12 @@ from types import SimpleNamespace
 
 from sklearn.base import _fit_context
 from sklearn.model_selection._validation import _fit_and_score
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metadata_routing import _routing_enabled
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "_routing_enabled",
     "fit_and_score",
     "import_optional",
+    "validate_parameter_constraints",
 ]
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ._compat import validate_parameter_constraints
+
 PRIORS = ("uniform", "log-uniform")
 
 # Past this many candidates a grid is more than a person meant to ask for.
@@ -144,6 +146,51 @@ def _resolve_subspace(subspace, estimator, *, where):
             raise ValueError(_unknown_parameter_message(name, valid, estimator, where))
         resolved[name] = _resolve_dimension(subspace[name], f"{where}[{name!r}]")
     return resolved
+
+
+def check_values_accepted(estimator, subspaces, name="param_space"):
+    """Refuse a value, or a range end, that the estimator's own constraints refuse.
+
+    Otherwise every candidate holding it would fail in every fold, and the
+    search would end with "all fits failed" long after the cause.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The template; a nested key such as ``"mlp__alpha"`` is checked
+        against the step it names.
+    subspaces : list of dict
+        The resolved space.
+    name : str, default="param_space"
+        How error messages call the space.
+    """
+    params = estimator.get_params(deep=True)
+    for index, subspace in enumerate(subspaces):
+        where = name if len(subspaces) == 1 else f"{name}[{index}]"
+        for key, dimension in subspace.items():
+            owner_key, _, parameter = key.rpartition("__")
+            owner = params[owner_key] if owner_key else estimator
+            constraints = getattr(owner, "_parameter_constraints", {})
+            if parameter not in constraints:
+                continue
+            if isinstance(dimension, Choice):
+                values = dimension.values
+            else:
+                values = (dimension.low, dimension.high)
+            for value in values:
+                try:
+                    validate_parameter_constraints(
+                        {parameter: constraints[parameter]},
+                        {parameter: value},
+                        caller_name=type(owner).__name__,
+                    )
+                except (ValueError, TypeError) as error:
+                    what = "holds" if isinstance(dimension, Choice) else "reaches"
+                    raise ValueError(
+                        f"{where}[{key!r}] {what} {value!r}, which "
+                        f"{type(owner).__name__} refuses: {error} Change that "
+                        "value or range end."
+                    ) from None
 
 
 def _unknown_parameter_message(name, valid, estimator, where):

@@ -52,7 +52,7 @@ from ._search import (
     n_planned_candidates,
     stopped_at_max_iter,
 )
-from ._space import default_param_space, resolve_space
+from ._space import check_values_accepted, default_param_space, resolve_space
 
 # What fit copies from the fitted search object; the names mean what they
 # mean on GridSearchCV.
@@ -302,6 +302,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         else:
             space, space_name = self.param_space, "param_space"
         subspaces = resolve_space(space, template, name=space_name)
+        check_values_accepted(template, subspaces, name=space_name)
         check_architecture_space(template, subspaces)
         return template, search_seed, subspaces
 

@@ -616,29 +616,47 @@ def test_failed_fit_keeps_the_previous_fitted_state_or_none(iris, search):
     """Check that a fit that raises leaves the earlier model whole, or no model."""
     X, y = iris
 
-    def tuner(alpha):
+    def tuner(sizes):
+        # (0,) passes the parameter checks and fails in every fit.
         return TunedMLPClassifier(
-            MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, alpha=alpha),
-            param_space={"alpha": [alpha]},
+            MLPClassifier(hidden_layer_sizes=sizes, max_iter=20),
+            param_space={"hidden_layer_sizes": [sizes]},
             search=search,
             n_iter=2,
             cv=2,
             random_state=0,
         )
 
-    failing = tuner(-1.0)
+    failing = tuner((0,))
     with pytest.raises(ValueError, match="fits failed"):
         failing.fit(X, y)
     with pytest.raises(NotFittedError):
         failing.predict(X)
 
-    fitted = tuner(1e-3).fit(X, y)
+    fitted = tuner((8,)).fit(X, y)
     expected = fitted.predict_proba(X)
-    fitted.set_params(
-        estimator=MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, alpha=-1.0),
-        param_space={"alpha": [-1.0]},
-    )
+    fitted.set_params(**tuner((0,)).get_params(deep=False))
     with pytest.raises(ValueError, match="fits failed"):
         fitted.fit(X[:100], y[:100])  # two classes, and every fit fails
     np.testing.assert_array_equal(fitted.classes_, [0, 1, 2])
     np.testing.assert_array_equal(fitted.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize(
+    ("space", "match"),
+    [
+        ({"alpha": [-1.0, 1e-3]}, r"\['alpha'\] holds -1.0, .*range \[0.0, inf\)"),
+        ({"learning_rate_init": (-1.0, 1.0)}, r"\['learning_rate_init'\] reaches -1.0"),
+        ({"activation": ["relu", "nope"]}, r"\['activation'\] holds 'nope'"),
+        ({"dropout": (0.0, 1.5)}, r"\['dropout'\] reaches 1.5"),
+        ({"batch_size": [0]}, r"\['batch_size'\] holds 0"),
+        ({"batch_size": (1.0, 64.0)}, r"\['batch_size'\] reaches 1.0, .*an int"),
+    ],
+)
+@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving", "asha"])
+def test_values_the_estimator_refuses_fail_before_any_fit(iris, space, match, search):
+    """Check that a value or range end the estimator refuses is named up front."""
+    tuner = TunedMLPClassifier(param_space=space, search=search, n_iter=2, cv=2)
+    with pytest.raises(ValueError, match=match):
+        tuner.fit(*iris)
+    assert not hasattr(tuner, "search_")
