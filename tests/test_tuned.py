@@ -457,6 +457,9 @@ def test_groups_reach_the_splitter(iris, fast_mlp):
     groups = np.arange(len(y)) % 3
     tuner = make_tuner(fast_mlp, cv=GroupKFold(n_splits=3)).fit(X, y, groups=groups)
     assert tuner.n_splits_ == 3
+    # As scikit-learn's own test: without the groups, the splitter refuses.
+    with pytest.raises(ValueError, match="'groups' parameter should not be None"):
+        make_tuner(fast_mlp, cv=GroupKFold(n_splits=3)).fit(X, y)
 
 
 X_BAD_NAN = np.array([[0.0, 1.0], [np.nan, 1.0], [1.0, 0.0], [1.0, 1.0]])
