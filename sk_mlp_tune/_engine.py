@@ -344,7 +344,7 @@ class Checkpoint:
             self._file.truncate(self._good_size)
         else:
             self._file.truncate(0)
-            self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
+            self._write_bytes(self._frame(self._header()))
         # Writes and fsyncs run beside the search, one at a time, in order.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk_mlp_tune-ckpt")
         self._writes = []
@@ -364,7 +364,7 @@ class Checkpoint:
         raised at the next write or at ``close``.
         """
         self._raise_failed_writes()
-        self._writes.append(self._writer.submit(self._write_bytes, _dumps(result)))
+        self._writes.append(self._writer.submit(self._write_bytes, self._frame(result)))
 
     def _raise_failed_writes(self):
         finished = [w for w in self._writes if w.done()]
@@ -372,11 +372,16 @@ class Checkpoint:
         for write in finished:
             write.result()
 
-    def _append(self, record):
-        self._write_bytes(_dumps(record))
+    def _header(self):
+        return {"format": self.FORMAT, "fingerprint": self.fingerprint}
 
-    def _write_bytes(self, data):
-        self._file.write(self._HEADER.pack(len(data), zlib.crc32(data)) + data)
+    def _frame(self, record):
+        """Return ``record`` as journal bytes: length, CRC32, pickle."""
+        data = _dumps(record)
+        return self._HEADER.pack(len(data), zlib.crc32(data)) + data
+
+    def _write_bytes(self, frame):
+        self._file.write(frame)
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -402,13 +407,12 @@ class Checkpoint:
             replaced_atomically(self.path) as temporary,
             open(temporary, "wb") as file,
         ):
-            self._file = file
-            try:
-                self._append({"format": self.FORMAT, "fingerprint": self.fingerprint})
-                for result in results:
-                    self._append(FoldResult(**{**result.__dict__, "model": None}))
-            finally:
-                self._file = None
+            # One fsync for the whole file, by replaced_atomically.
+            file.write(self._frame(self._header()))
+            for result in results:
+                file.write(
+                    self._frame(FoldResult(**{**result.__dict__, "model": None}))
+                )
 
 
 def _dumps(record):
