@@ -751,12 +751,20 @@ def check_architecture_space(estimator, subspaces):
     subspaces : list of dict
         The resolved space.
     """
-    fixed_sizes = estimator.get_params().get("hidden_layer_sizes")
-    if not isinstance(estimator, _DropoutMLPMixin) or fixed_sizes is None:
+    if not isinstance(estimator, _DropoutMLPMixin):
         return
+    fixed_sizes = estimator.get_params().get("hidden_layer_sizes")
     for subspace in subspaces:
         shorthands = sorted({"n_hidden_layers", "n_neurons"} & set(subspace))
-        if shorthands and "hidden_layer_sizes" not in subspace:
+        if shorthands and "hidden_layer_sizes" in subspace:
+            raise ValueError(
+                f"The search space sets both hidden_layer_sizes and "
+                f"{' and '.join(shorthands)}, but a network can be described only "
+                "one way. Search hidden_layer_sizes alone, or the shorthands "
+                "(n_hidden_layers, n_neurons, layer_shape) alone; a list of two "
+                "dicts searches both kinds of architecture."
+            )
+        if shorthands and fixed_sizes is not None:
             raise ValueError(
                 f"The search space sets {' and '.join(shorthands)}, but the "
                 f"estimator has hidden_layer_sizes={fixed_sizes!r}, and a network "

@@ -654,6 +654,10 @@ def test_failed_fit_keeps_the_previous_fitted_state_or_none(iris, search):
         ({"dropout": (0.0, 1.5)}, r"\['dropout'\] reaches 1.5"),
         ({"batch_size": [0]}, r"\['batch_size'\] holds 0"),
         ({"batch_size": (1.0, 64.0)}, r"\['batch_size'\] reaches 1.0, .*an int"),
+        (
+            {"hidden_layer_sizes": [(8,)], "n_neurons": [8, 16]},
+            "sets both hidden_layer_sizes and n_neurons",
+        ),
     ],
 )
 @pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving", "asha"])
