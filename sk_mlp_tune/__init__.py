@@ -1,5 +1,6 @@
 """Self-tuning scikit-learn MLP estimators."""
 
+from ._engine import WorkerLostError
 from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._space import default_param_space
 from ._tuned import TunedMLPClassifier, TunedMLPRegressor
@@ -12,6 +13,7 @@ __all__ = [
     "DropoutMLPRegressor",
     "TunedMLPClassifier",
     "TunedMLPRegressor",
+    "WorkerLostError",
     "__version__",
     "default_param_space",
     "load",

@@ -13,10 +13,20 @@ missing one always says which extra brings it.
 
 import importlib
 import inspect
+import time
+from collections import defaultdict
 from types import SimpleNamespace
 
-from sklearn.base import _fit_context
-from sklearn.model_selection._validation import _fit_and_score
+from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._search_successive_halving import BaseSuccessiveHalving
+from sklearn.model_selection._validation import (
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils import indexable
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -24,56 +34,183 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.metadata_routing import _routing_enabled
+from sklearn.utils.validation import _check_method_params, _num_samples
 
 __all__ = [
     "DROPOUT_TESTED_SKLEARN",
     "MLP_INTERNALS",
+    "BaseSearchCV",
     "HasMethods",
     "Interval",
     "StrOptions",
     "_fit_context",
     "_routing_enabled",
     "fit_and_score",
+    "fit_search",
     "import_optional",
     "validate_parameter_constraints",
 ]
 
 
-def fit_and_score(
-    estimator,
-    X,
-    y,
-    *,
-    scorer,
-    train,
-    test,
-    parameters,
-    fit_params,
-    score_params,
-    return_train_score,
-    error_score,
-):
+def fit_and_score(estimator, X, y, **options):
     """Fit ``estimator`` on one split and score it, as scikit-learn's searches do.
 
     Returns the dict of scikit-learn's ``_fit_and_score``, with the times
-    and the fitted estimator.
+    and the fitted estimator; ``options`` are its keyword arguments.
     """
-    return _fit_and_score(
-        estimator,
-        X,
-        y,
-        scorer=scorer,
-        train=train,
-        test=test,
-        verbose=0,
-        parameters=parameters,
-        fit_params=fit_params,
-        score_params=score_params,
-        return_train_score=return_train_score,
-        return_times=True,
-        return_estimator=True,
-        error_score=error_score,
+    options = {"verbose": 0, "return_times": True, **options}
+    return _fit_and_score(estimator, X, y, return_estimator=True, **options)
+
+
+def fit_search(search, X, y, params, run_candidates, on_checked=None):
+    """Fit ``search``, a scikit-learn search object, with our own fold fits.
+
+    This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
+    routing, the splitter's checks, ``_run_search``, the choice of the best
+    candidate, the refit), but for who runs the fold fits: scikit-learn
+    hands each call of ``evaluate_candidates`` to one ``joblib.Parallel``
+    call, which returns all of its fits or none. ``run_candidates`` returns
+    the candidates that finished, as they finish, and may stop the search
+    (:class:`~sk_mlp_tune._monitor.SearchStopped`): what finished is kept
+    and the best of it refitted.
+
+    Parameters
+    ----------
+    search : BaseSearchCV
+        The unfitted search; its ``_run_search`` decides the candidates.
+    X, y : array-like
+        The data.
+    params : dict
+        The ``fit`` parameters, routed as ``BaseSearchCV.fit`` routes them.
+    run_candidates : callable
+        ``run_candidates(estimator, X, y, candidate_params, splits, options,
+        score_name)`` returns ``{candidate index: [_fit_and_score dict per
+        split]}`` for the candidates whose folds all finished; ``options``
+        are the keyword arguments of ``_fit_and_score``.
+    on_checked : callable, default=None
+        Called with ``search`` once its inputs are checked, before any fit:
+        successive halving knows its rungs' resources then.
+
+    Returns
+    -------
+    stop : SearchStopped or None
+        Why the search stopped early, if it did.
+    """
+    from ._monitor import SearchStopped
+
+    if isinstance(search, BaseSuccessiveHalving):
+        search._n_samples_orig = _num_samples(X)
+    scorers, refit_metric = search._get_scorers()
+    X, y = indexable(X, y)
+    params = _check_method_params(X, params=params)
+    routed_params = search._get_routed_params_for_fit(params)
+    search._checked_cv_orig = check_cv(
+        search.cv, y, classifier=is_classifier(search.estimator)
     )
+    search._check_input_parameters(X=X, y=y, split_params=routed_params.splitter.split)
+    search.n_splits_ = search._checked_cv_orig.get_n_splits(
+        X, y, **routed_params.splitter.split
+    )
+    if on_checked is not None:
+        on_checked(search)
+    base_estimator = clone(search.estimator)
+    options = {
+        "scorer": scorers,
+        "fit_params": routed_params.estimator.fit,
+        "score_params": routed_params.scorer.score,
+        "return_train_score": search.return_train_score,
+        "return_n_test_samples": True,
+        "error_score": search.error_score,
+        "verbose": search.verbose,
+    }
+    score_name = refit_metric if isinstance(refit_metric, str) else None
+    all_candidate_params, all_out = [], []
+    all_more_results = defaultdict(list)
+    results = {}
+
+    def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
+        # ``context`` is scikit-learn >= 1.9's callback context: the tuner
+        # takes no callbacks.
+        nonlocal results
+        cv = cv or search._checked_cv_orig
+        candidate_params = list(candidate_params)
+        splits = list(cv.split(X, y, **routed_params.splitter.split))
+        if len(splits) != search.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {search.n_splits_} splits, got {len(splits)}"
+            )
+        finished = run_candidates(
+            base_estimator, X, y, candidate_params, splits, options, score_name
+        )
+        kept = sorted(finished)
+        out = [fold for index in kept for fold in finished[index]]
+        if callable(search.scoring):
+            _insert_error_scores(out, search.error_score)
+        all_candidate_params.extend(candidate_params[i] for i in kept)
+        all_out.extend(out)
+        for key, values in (more_results or {}).items():
+            all_more_results[key].extend(values[i] for i in kept)
+        if all_out:
+            results = search._format_results(
+                all_candidate_params, search.n_splits_, all_out, all_more_results
+            )
+        if len(kept) < len(candidate_params):
+            raise SearchStopped
+        return results
+
+    context = {}
+    if "callback_ctx" in inspect.signature(search._run_search).parameters:
+        context["callback_ctx"] = search._init_callback_context(
+            max_subtasks=1 + (search.refit is not False)
+        )
+    stop = None
+    try:
+        search._run_search(evaluate_candidates, **context)
+    except SearchStopped as stopped:
+        stop = stopped
+    except Exception as error:
+        # A worker died, say: what finished goes with the error.
+        if hasattr(error, "finished_results_") and results:
+            error.finished_results_ = results
+        raise
+    if not all_out:
+        return stop
+    # One warning, or one error if every fit failed, for the whole search.
+    _warn_or_raise_about_fit_failures(all_out, search.error_score)
+    first_test_score = all_out[0]["test_scores"]
+    search.multimetric_ = isinstance(first_test_score, dict)
+    if callable(search.scoring) and search.multimetric_:
+        search._check_refit_for_multimetric(first_test_score)
+        refit_metric = search.refit
+
+    if search.refit or not search.multimetric_:
+        search.best_index_ = search._select_best_index(
+            search.refit, refit_metric, results
+        )
+        if not callable(search.refit):
+            search.best_score_ = results[f"mean_test_{refit_metric}"][
+                search.best_index_
+            ]
+        search.best_params_ = results["params"][search.best_index_]
+    if search.refit:
+        search.best_estimator_ = clone(base_estimator).set_params(
+            **clone(search.best_params_, safe=False)
+        )
+        refit_start = time.time()
+        if y is not None:
+            search.best_estimator_.fit(X, y, **routed_params.estimator.fit)
+        else:
+            search.best_estimator_.fit(X, **routed_params.estimator.fit)
+        search.refit_time_ = time.time() - refit_start
+        if hasattr(search.best_estimator_, "feature_names_in_"):
+            search.feature_names_in_ = search.best_estimator_.feature_names_in_
+    search.scorer_ = getattr(scorers, "_scorers", scorers)
+    search.cv_results_ = results
+    if isinstance(search, BaseSuccessiveHalving):
+        # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
+        search.best_score_ = results["mean_test_score"][search.best_index_]
+    return stop
 
 
 def import_optional(module, *, extra, needed_by):

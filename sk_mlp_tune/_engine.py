@@ -1,6 +1,13 @@
-"""The package's own search loop: asynchronous successive halving that keeps training.
+"""The package's own search loop: fold fits as they finish, and ASHA on top.
 
-``search="asha"`` runs here. The pieces, each small:
+Every strategy's fold fits run here. Grid, random, Bayesian search and
+successive halving decide their candidates in scikit-learn's and
+scikit-optimize's classes; :class:`CandidateRunner` runs each candidate's
+folds on the executor with no barrier between candidates, keeps each fold
+as it finishes, and stops starting candidates when the budget is spent or
+Ctrl-C is pressed (see ``_compat.fit_search``).
+
+``search="asha"`` runs here whole. The pieces, each small:
 
 - a :class:`FoldTask` (candidate, fold, rung, epochs) and :func:`run_fold_task`,
   which trains one cross-validation fold model up to the rung's epochs,
@@ -24,14 +31,20 @@ Scores and timings are computed by scikit-learn's own ``_fit_and_score``,
 so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 """
 
+import contextlib
 import math
 import os
 import pickle
+import signal
 import struct
+import sys
+import threading
 import time
 import warnings
 import zlib
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import joblib
@@ -41,7 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._compat import fit_and_score
 from ._files import replaced_atomically
-from ._monitor import ProgressLine
+from ._monitor import Interrupted, ProgressLine
 from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
 
 # The factor of successive halving: each rung trains for factor times the
@@ -138,10 +151,7 @@ def run_fold_task(task, model, template, X, y, fold, context):
         warm_start = resource.removesuffix("max_iter") + "warm_start"
         parameters = {resource: task.epochs - _epochs_trained(model), warm_start: True}
     train, test = fold
-    with warnings.catch_warnings():
-        # One summary after the search replaces a warning per fit.
-        warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        warnings.filterwarnings("ignore", message="Got `batch_size`")
+    with _fold_fit_conditions(context.get("in_worker", False)):
         out = fit_and_score(
             estimator,
             X,
@@ -166,6 +176,237 @@ def run_fold_task(task, model, template, X, y, fold, context):
         error=out["fit_error"],
         model=None if failed else out["estimator"],
     )
+
+
+@contextlib.contextmanager
+def _fold_fit_conditions(in_worker):
+    """Set up what every fold fit runs under, wherever it runs.
+
+    One summary after the search replaces a ConvergenceWarning per fit; a
+    batch larger than a small training fold is clipped to the fold, which
+    is what the candidate asked for in effect. A worker process ignores
+    Ctrl-C, which a terminal sends to every process of the job: the main
+    process decides what an interruption means, and stops the workers.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="Got `batch_size`")
+        if not in_worker or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def fit_and_score_fold(template, X, y, train, test, parameters, options, in_worker):
+    """Fit one candidate on one fold and score it: a task of every search but asha.
+
+    Parameters
+    ----------
+    template : estimator
+        The unfitted estimator the candidate is cloned from.
+    X, y : array-like
+        The whole training data.
+    train, test : ndarray
+        The fold's indices.
+    parameters : dict
+        The candidate.
+    options : dict
+        Keyword arguments of scikit-learn's ``_fit_and_score``.
+    in_worker : bool
+        Whether this runs in a worker process.
+
+    Returns
+    -------
+    out : dict
+        ``_fit_and_score``'s result, without the fitted model.
+    max_iter_reached : int or None
+        The ``max_iter`` the fit ran out of before converging, if it did:
+        one summary warning after the search counts these.
+    """
+    with _fold_fit_conditions(in_worker):
+        out = fit_and_score(
+            clone(template), X, y, train=train, test=test, parameters=parameters,
+            **options,
+        )  # fmt: skip
+    model = out.pop("estimator", None)
+    if out["fit_error"] is not None or model is None:
+        return out, None
+    final = _final_step(model)
+    n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
+    if n_iter is None or not isinstance(max_iter, int | np.integer):
+        return out, None
+    # Some estimators keep one count per class or target.
+    return out, (int(max_iter) if np.max(n_iter) >= max_iter else None)
+
+
+class WorkerLostError(RuntimeError):
+    """A worker process died during a search: killed, or out of memory.
+
+    ``finished_results_`` holds the candidates that had finished, in the
+    layout of ``cv_results_`` (None if none had), and ``running`` the
+    ``(candidate index, parameters)`` that were being fitted.
+    """
+
+    def __init__(self, message, running):
+        super().__init__(message)
+        self.running = running
+        self.finished_results_ = None
+
+
+def _worker_lost(error, running, *, resume_hint):
+    shown = "; ".join(f"candidate {index} {params}" for index, params in running)
+    return WorkerLostError(
+        f"A worker process died while fitting {shown} ({type(error).__name__}). "
+        "The usual cause is memory: a candidate too large for the machine, or "
+        "too many jobs at once; try a smaller space or fewer n_jobs. "
+        f"{resume_hint}",
+        running,
+    )
+
+
+class CandidateRunner:
+    """Evaluate candidates fold by fold, keeping each fold as it finishes.
+
+    No barrier between candidates: a worker that finishes a fold takes the
+    next one at once, whatever the others are doing. Before each new
+    candidate the monitor is asked whether it may start (the time budget,
+    refit included); once it may not, the folds of the candidates already
+    started finish and nothing else starts. On Ctrl-C (:class:`Interrupted`)
+    the workers are stopped at once and the fits cut short are discarded.
+
+    Use it as a context manager: the executor lives as long as the search.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        As ``n_jobs`` of the search, honouring ``joblib.parallel_config``.
+    monitor : SearchMonitor
+        The budget, progress and stop reason.
+    """
+
+    def __init__(self, n_jobs, monitor):
+        self.n_jobs = n_jobs
+        self.monitor = monitor
+        self.n_started = 0
+        self.max_iter_reached = []
+        self._executor = None
+        self._shared = None
+
+    def __enter__(self):
+        self._executor = make_executor(self.n_jobs)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        # Workers that may still be fitting a cut-short candidate go now;
+        # otherwise they stay, reusable by the next search, as joblib's do.
+        self._executor.shutdown(
+            kill_workers=kind is not None or self.monitor.stop_reason == "interrupted"
+        )
+        self._executor = self._shared = None
+        return False
+
+    def __call__(self, template, X, y, candidates, splits, options, score_name):
+        """Return the fold results of the candidates that finished.
+
+        Parameters
+        ----------
+        template : estimator
+            The estimator each candidate is cloned from.
+        X, y : array-like
+            The data.
+        candidates : list of dict
+            The candidates to evaluate.
+        splits : list of (train, test)
+            The folds.
+        options : dict
+            Keyword arguments of scikit-learn's ``_fit_and_score``.
+        score_name : str or None
+            The metric the best candidate is chosen by, for the monitor.
+
+        Returns
+        -------
+        finished : dict
+            ``{candidate index: [_fit_and_score dict per split]}``.
+        """
+        executor = self._executor
+        in_worker = isinstance(executor, _ProcessExecutor)
+        if self._shared is None or self._shared[0] is not X:
+            self._shared = (X, _share(executor, X, y))
+        data = self._shared[1]
+        n_splits = len(splits)
+        pending = deque((c, s) for c in range(len(candidates)) for s in range(n_splits))
+        started, folds, in_flight = set(), {}, {}
+        # Two tasks per worker, as joblib's pre_dispatch: none waits for work.
+        capacity = 2 * executor.n_workers
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < capacity:
+                    candidate, split = pending[0]
+                    if candidate not in started:
+                        if not self.monitor.may_start_candidate(self.n_started):
+                            break
+                        started.add(candidate)
+                        self.n_started += 1
+                    pending.popleft()
+                    train, test = splits[split]
+                    future = executor.submit(
+                        fit_and_score_fold, template, *data, train, test,
+                        candidates[candidate], options, in_worker,
+                    )  # fmt: skip
+                    in_flight[future] = (candidate, split)
+                if not in_flight:
+                    break
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in done:
+                    candidate, split = in_flight[future]
+                    try:
+                        out, max_iter_reached = future.result()
+                    except BrokenProcessPool as error:
+                        running = sorted({c for c, _ in in_flight.values()})
+                        raise _worker_lost(
+                            error,
+                            [(c, candidates[c]) for c in running],
+                            resume_hint="The finished candidates are in this "
+                            "error's finished_results_.",
+                        ) from None
+                    del in_flight[future]
+                    folds.setdefault(candidate, {})[split] = out
+                    self.max_iter_reached.append(max_iter_reached)
+                    if len(folds[candidate]) == n_splits:
+                        outs = [folds[candidate][f] for f in range(n_splits)]
+                        self._tell_monitor(outs, splits, X, score_name)
+        except Interrupted:
+            self.monitor.stop("interrupted")
+            for future in in_flight:
+                future.cancel()
+        return {
+            c: [folds[c][s] for s in range(n_splits)]
+            for c in sorted(folds)
+            if len(folds[c]) == n_splits
+        }
+
+    def _tell_monitor(self, outs, splits, X, score_name):
+        scores = [out["test_scores"] for out in outs]
+        if isinstance(scores[0], dict):
+            scores = [s.get(score_name, next(iter(s.values()))) for s in scores]
+        n_samples = _n_samples(X)
+        # The refit trains on every sample; the folds' fits on a share each.
+        refit_estimate = np.mean(
+            [
+                out["fit_time"] * n_samples / max(len(train), 1)
+                for out, (train, _) in zip(outs, splits, strict=True)
+            ]
+        )
+        self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
+
+
+def _n_samples(X):
+    shape = getattr(X, "shape", None)
+    return shape[0] if shape is not None else len(X)
 
 
 def _final_step(estimator):
@@ -454,13 +695,12 @@ class _InProcessExecutor:
         future = Future()
         try:
             future.set_result(function(*args))
-        except BaseException as error:
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                raise
+        except Exception as error:
+            # Ctrl-C, SystemExit and their kind stop the search, not one task.
             future.set_exception(error)
         return future
 
-    def shutdown(self):
+    def shutdown(self, kill_workers=False):
         """Nothing to stop."""
 
 
@@ -491,8 +731,10 @@ class _ProcessExecutor:
     def submit(self, function, *args):
         return self._executor.submit(function, *args)
 
-    def shutdown(self):
-        """Leave the reusable workers for the next search, as joblib does."""
+    def shutdown(self, kill_workers=False):
+        """Stop the workers, or leave them for the next search as joblib does."""
+        if kill_workers:
+            self._executor.shutdown(wait=True, kill_workers=True)
 
 
 class _DaskExecutor:
@@ -506,7 +748,7 @@ class _DaskExecutor:
     def submit(self, function, *args):
         return self._executor.submit(function, *args)
 
-    def shutdown(self):
+    def shutdown(self, kill_workers=False):
         """Leave the cluster running: it is the user's."""
 
 
@@ -599,6 +841,7 @@ class AsynchronousHalving:
             "error_score": s.error_score,
         }
         executor = make_executor(s.n_jobs)
+        context["in_worker"] = isinstance(executor, _ProcessExecutor)
         # Asynchronous promotion decides the number of fits as it goes; the
         # bar counts candidates started, the line the fits finished too.
         progress = (
@@ -615,6 +858,11 @@ class AsynchronousHalving:
         models = {}  # (candidate, fold) -> latest fitted model
         in_flight = {}  # future -> task
         data = _share(executor, X, y)
+        interrupted = None
+        # The refit trains the winner from scratch on all the data, for up to
+        # max_epochs: estimated from the first rung's time per epoch.
+        refit_estimate, epoch_times = 0.0, []
+        refit_scale = _n_samples(X) / np.mean([max(len(t), 1) for t, _ in folds])
         try:
             if progress is not None:
                 progress.update(0, float("nan"), 0.0, ", 0 fits")
@@ -625,7 +873,7 @@ class AsynchronousHalving:
                 if (
                     s.max_time is not None
                     and scheduler.params
-                    and time.perf_counter() - start >= s.max_time
+                    and time.perf_counter() - start + refit_estimate >= s.max_time
                 ):
                     self.stop_reason_ = "max_time"
                 # Fill every free worker; replayed results count as done at once.
@@ -656,8 +904,26 @@ class AsynchronousHalving:
                     break
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: _order(in_flight[f])):
-                    task = in_flight.pop(future)
-                    result = future.result()
+                    task = in_flight[future]
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as error:
+                        running = sorted(
+                            {(t.candidate, t.rung) for t in in_flight.values()}
+                        )
+                        hint = (
+                            "Every finished fold is in the checkpoint "
+                            f"{s.checkpoint!r}: fit again to resume from there."
+                            if checkpoint is not None
+                            else "Give checkpoint= (with an integer random_state) "
+                            "to resume a search from where it stopped."
+                        )
+                        raise _worker_lost(
+                            error,
+                            [(c, scheduler.params[c]) for c, _ in running],
+                            resume_hint=hint,
+                        ) from None
+                    del in_flight[future]
                     if checkpoint is not None and checkpoint.lookup(task) is None:
                         checkpoint.write(result)
                     results[task.candidate, task.fold, task.rung] = result
@@ -666,6 +932,11 @@ class AsynchronousHalving:
                         models[task.candidate, task.fold] = result.model
                         result.model = None
                     decisions.finished(result)
+                    if task.rung == 0 and result.error is None:
+                        epoch_times.append(result.fit_time / max(result.n_epochs, 1))
+                        refit_estimate = (
+                            np.mean(epoch_times) * s.max_epochs * refit_scale
+                        )
                     if progress is not None:
                         progress.update(
                             len(scheduler.params),
@@ -673,14 +944,21 @@ class AsynchronousHalving:
                             time.perf_counter() - start,
                             f", {len(results)} fits",
                         )
+        except Interrupted as error:
+            # Fits cut short are discarded; what finished is kept.
+            self.stop_reason_ = "interrupted"
+            interrupted = error
         finally:
-            executor.shutdown()
+            failed = sys.exc_info()[0] is not None
+            executor.shutdown(kill_workers=failed or interrupted is not None)
             if progress is not None:
                 progress.close(self.stop_reason_)
             if checkpoint is not None:
                 checkpoint.close()
         if checkpoint is not None and self.stop_reason_ == "completed":
             checkpoint.compact(results.values())
+        if interrupted is not None and not _any_row_finished(results, len(folds)):
+            raise interrupted
         self._set_results(scheduler, results, len(folds))
         self.search_time_ = time.perf_counter() - start
         # The settings hold the template and the data's fingerprint parts:
@@ -853,6 +1131,11 @@ class _Decisions:
             self.scheduler.record(task.candidate, task.rung, mean)
         else:
             self.finished_means[number] = mean
+
+
+def _any_row_finished(results, n_splits):
+    rows = {(c, r) for c, _, r in results}
+    return any(all((c, f, r) in results for f in range(n_splits)) for c, r in rows)
 
 
 def _done(result):

@@ -1,43 +1,87 @@
-"""Budget, progress and why a search stopped, for every strategy.
+"""Budget, progress, interruptions and why a search stopped, for every strategy.
 
-The searches built on scikit-learn's and scikit-optimize's classes report
-here batch by batch (:class:`SearchMonitor`); the package's own engine
-reports each finished fit (:class:`ProgressLine`, :class:`Budget`).
+Every strategy runs its fold fits on the package's engine, which asks a
+:class:`SearchMonitor` before starting each candidate and tells it each
+candidate that finished: the time budget (refit included), the progress
+line and the stop reason live here. :func:`catching_interrupts` turns
+Ctrl-C into :class:`Interrupted` for the length of a ``fit``.
 """
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 
+import numpy as np
 
-class BudgetSpent(Exception):
-    """Raised between batches once the time budget is spent."""
+
+class SearchStopped(Exception):
+    """Raised to end a search early: the budget is spent, or Ctrl-C was pressed."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C during a tuner's ``fit``.
+
+    Raised where ``KeyboardInterrupt`` would be, but not one: scikit-learn's
+    MLPs catch ``KeyboardInterrupt`` in their training loop and return a
+    model cut short as if it were trained, and ``_fit_and_score`` catches
+    ``Exception``. ``presses`` counts the Ctrl-C of this fit.
+    """
+
+    def __init__(self, presses):
+        super().__init__(presses)
+        self.presses = presses
+
+
+@contextlib.contextmanager
+def catching_interrupts():
+    """Raise :class:`Interrupted` on Ctrl-C (SIGINT) while the block runs.
+
+    Only in the main thread, where Python handles signals, and only when
+    SIGINT is not ignored; the previous handler comes back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None)
+    ):
+        yield
+        return
+    presses = 0
+
+    def on_sigint(signum, frame):
+        nonlocal presses
+        presses += 1
+        raise Interrupted(presses)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class SearchMonitor:
-    """Watch a search batch by batch: time budget, progress, why it stopped.
+    """Watch a search candidate by candidate: budget, progress, why it stopped.
 
     Parameters
     ----------
     max_time : float or None
-        Seconds after which no new batch starts; None for no budget.
-    batch_size : int
-        Candidates per batch where the search lets us choose (grid and random
-        search; halving evaluates one rung at a time, Bayesian search one
-        ``n_points`` proposal at a time).
+        Seconds the whole fit may take, the refit of the best candidate
+        included; None for no budget.
     n_planned : int
         Candidates the search would evaluate without a budget.
     progress : bool
         Whether to show a progress line on standard error.
     """
 
-    def __init__(self, *, max_time, batch_size, n_planned, progress):
+    def __init__(self, *, max_time, n_planned, progress):
         self.max_time = max_time
-        self.batch_size = batch_size
         self.n_planned = n_planned
         self.progress = ProgressLine(n_planned) if progress else None
         self.start = time.perf_counter()
         self.n_evaluated = 0
-        self.n_batches = 0
+        self.best_score = float("nan")
+        self.refit_estimate = 0.0
         self.stop_reason = "completed"
 
     @property
@@ -45,49 +89,54 @@ class SearchMonitor:
         """Seconds since the monitor was created."""
         return time.perf_counter() - self.start
 
-    def check_budget(self):
-        """Raise BudgetSpent if the budget is spent; the first batch always runs."""
-        if (
-            self.n_batches
-            and self.max_time is not None
-            and self.elapsed >= self.max_time
-        ):
-            self.stop_reason = "max_time"
-            raise BudgetSpent
+    @property
+    def stopped(self):
+        """Whether the search must start no new candidate."""
+        return self.stop_reason != "completed"
 
-    def record(self, results):
-        """Take note of the results after a batch."""
-        self.n_batches += 1
-        self.n_evaluated = len(results["params"])
+    def stop(self, reason):
+        """Start no new candidate from now on, for ``reason``."""
+        if not self.stopped:
+            self.stop_reason = reason
+
+    def replan(self, n_planned):
+        """Take the number of candidates planned, once the search knows it."""
+        self.n_planned = n_planned
         if self.progress is not None:
-            scores = results["mean_test_score"]
-            self.progress.update(self.n_evaluated, _nanmax(scores), self.elapsed)
+            self.progress.n_planned = n_planned
+
+    def may_start_candidate(self, n_started):
+        """Tell whether a new candidate may start.
+
+        The first always does: a search with no result has nothing to give.
+        Later ones start while the time spent plus the estimated refit of
+        the best candidate so far is within the budget.
+        """
+        if (
+            n_started
+            and self.max_time is not None
+            and self.elapsed + self.refit_estimate >= self.max_time
+        ):
+            self.stop("max_time")
+        return not self.stopped or not n_started
+
+    def candidate_finished(self, mean_score, refit_estimate):
+        """Take note of a candidate whose folds have all finished.
+
+        ``refit_estimate`` is how long refitting it on all the data should
+        take: its fold fit times, scaled up to the whole training set.
+        """
+        self.n_evaluated += 1
+        if np.isfinite(mean_score) and not mean_score <= self.best_score:
+            self.best_score = float(mean_score)
+            self.refit_estimate = float(refit_estimate)
+        if self.progress is not None:
+            self.progress.update(self.n_evaluated, self.best_score, self.elapsed)
 
     def close(self):
         """End the progress line."""
         if self.progress is not None:
             self.progress.close(self.stop_reason)
-
-    def batched(self, evaluate_candidates):
-        """Wrap a search's ``evaluate_candidates`` to run in monitored batches."""
-
-        def evaluate(candidate_params, cv=None, more_results=None, **context):
-            # scikit-learn >= 1.9's callback context (in ``context``) numbers the
-            # fits of one call; split calls would clash, and the tuner takes
-            # no callbacks, so it is not passed on.
-            candidates = list(candidate_params)
-            # Halving's per-candidate extras must stay aligned: one batch.
-            step = len(candidates) if more_results is not None else self.batch_size
-            results = None
-            for first in range(0, len(candidates), max(step, 1)):
-                self.check_budget()
-                results = evaluate_candidates(
-                    candidates[first : first + step], cv, more_results
-                )
-                self.record(results)
-            return results
-
-        return evaluate
 
 
 def _nanmax(values):

@@ -1,11 +1,13 @@
-"""Build the search object for a strategy; the budget and progress hooks.
+"""Build the search object for a strategy, and run its fold fits on the engine.
 
-Every search object built here evaluates its candidates in batches and
-hands each batch to a :class:`SearchMonitor`, which checks the clock before
-starting the next batch and reports progress after each. That is the only
-change to scikit-learn's and scikit-optimize's searches: the subclasses
-override ``_run_search`` alone, so ``cv_results_`` and the other results
-mean exactly what they mean on the originals.
+Grid, random and Bayesian search and successive halving are scikit-learn's
+and scikit-optimize's classes: their ``_run_search`` decides the candidates
+and their ``cv_results_`` mean what they mean there. The subclasses here
+change one thing, who runs the fold fits: :func:`run_search` fits them
+through the package's engine (``_compat.fit_search`` and
+``_engine.CandidateRunner``), which keeps every candidate as it finishes,
+has no barrier between candidates, budgets the time (the refit included)
+and keeps what finished on Ctrl-C.
 """
 
 import math
@@ -22,50 +24,127 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
-from ._monitor import BudgetSpent
+from ._compat import BaseSearchCV, _fit_context, fit_search
+from ._engine import CandidateRunner
+from ._monitor import Interrupted, SearchMonitor
 from ._space import to_distributions, to_grid
 
 SEARCHES = ("grid", "random", "bayes", "halving", "asha")
 
 
-class _MonitoredSearchMixin:
-    """Run the parent's ``_run_search`` with a monitor between batches."""
+def run_search(search, X, y, params):
+    """Fit ``search`` with its fold fits on the engine; return ``search``.
+
+    ``search.monitor`` (a :class:`SearchMonitor`) is the budget, the
+    progress line and the stop reason; without one the search runs to the
+    end, silently. The fits that stopped at ``max_iter`` are counted in
+    ``search.max_iter_reached_``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C before any candidate finished.
+    """
+    monitor = getattr(search, "monitor", None) or SearchMonitor(
+        max_time=None, n_planned=n_planned_candidates(search), progress=False
+    )
+    runner = CandidateRunner(search.n_jobs, monitor)
+    try:
+        with runner:
+            fit_search(
+                search,
+                X,
+                y,
+                params,
+                runner,
+                on_checked=lambda checked: monitor.replan(
+                    n_planned_candidates(checked)
+                ),
+            )
+    finally:
+        monitor.close()
+    if not hasattr(search, "cv_results_"):
+        # Nothing finished: only Ctrl-C stops a search before its first candidate.
+        raise KeyboardInterrupt
+    search.max_iter_reached_ = runner.max_iter_reached
+    search.stop_reason_ = monitor.stop_reason
+    return search
+
+
+class _EngineSearchMixin(BaseSearchCV):
+    """Fit through :func:`run_search`; ``monitor`` may be set before ``fit``.
+
+    A subclass of ``BaseSearchCV`` so that it comes before it in every
+    search's method order, also where the search class's own ``fit`` calls
+    ``super().fit`` (scikit-optimize's ``BayesSearchCV``).
+    """
 
     monitor = None
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        # scikit-learn >= 1.9 hands a callback context to _run_search; older
-        # versions call it with evaluate_candidates alone.
-        context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
-        if self.monitor is None:
-            return super()._run_search(evaluate_candidates, **context)
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **params):
+        """Run fit with all sets of parameters, as the parent class does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Target values.
+        **params : dict
+            Parameters of the estimator's ``fit``, the scorer and the splitter,
+            routed as the parent class routes them.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
         try:
-            super()._run_search(self.monitor.batched(evaluate_candidates), **context)
-        except BudgetSpent:
-            pass
-        finally:
-            self.monitor.close()
+            return run_search(self, X, y, params)
+        except Interrupted:
+            # A second Ctrl-C, during the refit: abort.
+            raise KeyboardInterrupt from None
 
 
-class MonitoredGridSearchCV(_MonitoredSearchMixin, GridSearchCV):
-    """``GridSearchCV`` evaluated in monitored batches."""
+class MonitoredGridSearchCV(_EngineSearchMixin, GridSearchCV):
+    """``GridSearchCV`` with its fold fits on the engine."""
 
 
-class MonitoredRandomizedSearchCV(_MonitoredSearchMixin, RandomizedSearchCV):
-    """``RandomizedSearchCV`` evaluated in monitored batches."""
+class MonitoredRandomizedSearchCV(_EngineSearchMixin, RandomizedSearchCV):
+    """``RandomizedSearchCV`` with its fold fits on the engine."""
 
 
-class MonitoredHalvingRandomSearchCV(_MonitoredSearchMixin, HalvingRandomSearchCV):
-    """``HalvingRandomSearchCV`` with the budget checked between rungs."""
+class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
+    """``HalvingRandomSearchCV`` with its fold fits on the engine."""
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        super()._run_search(evaluate_candidates, callback_ctx=callback_ctx)
+    def fit(self, X, y=None, **params):
+        """Run successive halving, as the parent class does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Target values.
+        **params : dict
+            Parameters of the estimator's ``fit``, the scorer and the splitter.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        super().fit(X, y, **params)
         if not hasattr(self, "n_iterations_"):
-            # Cut short by the budget, after the rung that did not start was
-            # announced: describe the rungs that ran.
-            del self.n_candidates_[-1], self.n_resources_[-1]
-            self.n_iterations_ = len(self.n_candidates_)
+            # Cut short: describe the rungs as they ran, not as planned.
+            rungs = np.asarray(self.cv_results_["iter"])
+            n_ran = int(rungs.max()) + 1
+            self.n_candidates_ = [int(np.sum(rungs == i)) for i in range(n_ran)]
+            self.n_resources_ = self.n_resources_[:n_ran]
+            self.n_iterations_ = n_ran
             self.n_remaining_candidates_ = self.n_candidates_[-1]
+        return self
 
 
 def n_planned_candidates(search):
@@ -73,16 +152,36 @@ def n_planned_candidates(search):
     if isinstance(search, GridSearchCV):
         return len(ParameterGrid(search.param_grid))
     if isinstance(search, HalvingRandomSearchCV):
-        # Every rung keeps the best 1/factor of the previous one; with
-        # min_resources="exhaust" there are as many rungs as that takes.
-        n, factor = search.n_candidates, search.factor
-        n_rungs = 1 + math.floor(math.log(n) / math.log(factor) + 1e-9)
-        return sum(math.ceil(n / factor**rung) for rung in range(n_rungs))
+        return sum(_halving_rung_sizes(search))
     if isinstance(search, RandomizedSearchCV):
         return len(
             ParameterSampler(search.param_distributions, search.n_iter, random_state=0)
         )
     return search.total_iterations
+
+
+def _halving_rung_sizes(search):
+    """Candidates per rung, as ``HalvingRandomSearchCV._run_search`` plans them.
+
+    Every rung keeps the best ``1 / factor`` of the previous one. With
+    ``min_resources="exhaust"`` there are as many rungs as that takes to
+    leave fewer than ``factor``, unless the resource runs out first: once
+    the inputs are checked (``max_resources_`` is set), the rungs that the
+    resource allows, as scikit-learn counts them.
+    """
+    # The same floating-point expressions as scikit-learn's, to agree with it.
+    n, factor = search.n_candidates, search.factor
+    n_rungs = 1 + math.floor(math.log(n, factor))
+    if hasattr(search, "max_resources_"):
+        smallest = max(
+            search.min_resources_, search.max_resources_ // factor ** (n_rungs - 1)
+        )
+        n_possible = 1 + math.floor(math.log(search.max_resources_ // smallest, factor))
+        n_rungs = min(n_rungs, n_possible)
+    sizes = [n]
+    while len(sizes) < n_rungs:
+        sizes.append(math.ceil(sizes[-1] / factor))
+    return sizes
 
 
 def default_n_points(n_jobs, n_splits):
@@ -175,79 +274,6 @@ def build_search(
         random_state=random_state,
         **search_params,
     )
-
-
-class MaxIterCounter:
-    """Count, across worker processes, the fits that stopped at ``max_iter``.
-
-    The count travels through the scorer, the one object scikit-learn's
-    searches call on every fitted candidate in the worker that fitted it:
-    this wrapper notes the ``max_iter`` of each fit that ran out of
-    iterations (a short line appended to a file in a private folder, an
-    atomic write on a local file system), then returns the wrapped scorer's
-    score unchanged. The search's results are therefore exactly those of the
-    wrapped scorer.
-
-    Parameters
-    ----------
-    scorer : callable
-        The scorer to wrap, as ``check_scoring`` returns it.
-    path : str
-        The file the marks are appended to.
-    """
-
-    def __init__(self, scorer, path):
-        self.scorer = scorer
-        self.path = path
-
-    def __call__(self, estimator, X, y=None, **score_params):
-        # With return_train_score the scorer sees each fit twice; mark once.
-        if not getattr(estimator, "_sk_mlp_tune_counted", False):
-            if stopped_at_max_iter(estimator):
-                max_iter = getattr(_final_step(estimator), "max_iter", 0)
-                try:
-                    with open(self.path, "a") as marks:
-                        marks.write(f"{max_iter}\n")
-                except OSError:
-                    # A worker on another machine cannot reach the folder;
-                    # its fits go uncounted rather than unscored.
-                    pass
-            estimator._sk_mlp_tune_counted = True
-        return self.scorer(estimator, X, y, **score_params)
-
-    def get_metadata_routing(self):
-        """Route metadata as the wrapped scorer does.
-
-        Returns
-        -------
-        routing : MetadataRequest or MetadataRouter
-            The wrapped scorer's routing.
-        """
-        from sklearn.utils.metadata_routing import get_routing_for_object
-
-        return get_routing_for_object(self.scorer)
-
-    def count(self, min_max_iter=None):
-        """Return the number of marked fits.
-
-        Parameters
-        ----------
-        min_max_iter : int, default=None
-            Count only the fits whose ``max_iter`` was at least this: the
-            early rungs of successive halving over epochs stop at a small
-            ``max_iter`` on purpose.
-
-        Returns
-        -------
-        count : int
-            The number of fits that stopped at their ``max_iter``.
-        """
-        try:
-            with open(self.path) as marks:
-                max_iters = [int(line) for line in marks if line.strip()]
-        except FileNotFoundError:
-            return 0
-        return sum(min_max_iter is None or m >= min_max_iter for m in max_iters)
 
 
 def _final_step(estimator):

@@ -16,7 +16,8 @@ import numpy as np
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Dimension, Integer, Real
 
-from ._monitor import BudgetSpent
+from ._monitor import SearchStopped
+from ._search import _EngineSearchMixin
 from ._space import Choice, Range
 
 
@@ -37,33 +38,31 @@ def _decode(params):
     }
 
 
-class BayesSearchCV(_SkoptBayesSearchCV):
+class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
     """scikit-optimize's ``BayesSearchCV`` that also searches tuple categories.
 
-    Identical to its parent but for two hooks: ``_run_search`` unwraps the
-    :class:`_Encoded` values of each candidate before evaluating it and
-    hands every step to the ``monitor`` (time budget, progress), and
+    Identical to its parent but for three hooks: its fold fits run on the
+    package's engine (``_EngineSearchMixin.fit`` comes after the parent's
+    ``fit`` and before ``BaseSearchCV.fit``); ``_run_search`` unwraps the
+    :class:`_Encoded` values of each candidate before evaluating it, and
+    tells the optimizer the worst score so far for a candidate whose fits
+    failed, where the parent would tell it NaN and fail; and
     ``_make_optimizer`` tells each new optimizer the ``prior_results`` of an
     earlier search over the same sub-space, to continue it.
     """
 
-    monitor = None
     prior_results = ()
 
-    def _run_search(self, evaluate_candidates):
-        monitor = self.monitor
-
+    def _run_search(self, evaluate_candidates, **context):
         def evaluate_decoded(candidate_params):
-            if monitor is not None:
-                monitor.check_budget()
-            results = evaluate_candidates([_decode(p) for p in candidate_params])
-            if monitor is not None:
-                monitor.record(results)
-            return results
+            candidates = [_decode(p) for p in candidate_params]
+            return _failures_scored_worst(
+                evaluate_candidates(candidates), len(candidates)
+            )
 
         try:
             super()._run_search(evaluate_decoded)
-        except BudgetSpent:
+        except SearchStopped:
             # The optimizers of the sub-spaces cut short still have results.
             finished = len(self._optim_results)
             self._optim_results.extend(
@@ -71,9 +70,7 @@ class BayesSearchCV(_SkoptBayesSearchCV):
                 for optimizer in self.optimizers_[finished:]
                 if optimizer.Xi
             )
-        finally:
-            if monitor is not None:
-                monitor.close()
+            raise
 
     def _make_optimizer(self, params_space):
         optimizer = super()._make_optimizer(params_space)
@@ -87,6 +84,23 @@ class BayesSearchCV(_SkoptBayesSearchCV):
             points, values = self.prior_results[index]
             optimizer.tell(list(points), list(values))
         return optimizer
+
+
+def _failures_scored_worst(results, n_new):
+    """Return ``results`` with the NaN means of the last ``n_new`` rows made worst.
+
+    scikit-optimize tells its optimizer the mean scores of each step, and a
+    Gaussian process cannot learn from NaN; the worst score seen is what a
+    failed candidate is worth to it. ``cv_results_`` keeps the NaN.
+    """
+    told = dict(results)
+    for key in [k for k in results if k.startswith("mean_test_")]:
+        means = np.asarray(results[key], dtype=float)
+        if np.isnan(means[-n_new:]).any():
+            finite = means[np.isfinite(means)]
+            worst = finite.min() if finite.size else 0.0
+            told[key] = np.where(np.isnan(means), worst, means)
+    return told
 
 
 def dimension_from_skopt(value):

@@ -5,7 +5,6 @@ import inspect
 import numbers
 import os
 import pickle
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
 from ._engine import AsynchronousHalving, EngineSettings
-from ._monitor import SearchMonitor
+from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
@@ -45,7 +44,6 @@ from ._network import (
 )
 from ._search import (
     SEARCHES,
-    MaxIterCounter,
     build_search,
     default_n_points,
     merge_results,
@@ -366,8 +364,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted tuner.
         """
-        with self._previous_state_kept_on_failure():
-            return self._fit(X, y, **fit_params)
+        with self._previous_state_kept_on_failure(), catching_interrupts():
+            try:
+                return self._fit(X, y, **fit_params)
+            except Interrupted:
+                # Ctrl-C before any candidate finished, or during the refit.
+                raise KeyboardInterrupt from None
 
     @contextlib.contextmanager
     def _previous_state_kept_on_failure(self):
@@ -410,40 +412,33 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
 
         monitor = SearchMonitor(
             max_time=self.max_time,
-            batch_size=max(effective_n_jobs(self.n_jobs), 1),
             n_planned=n_planned_candidates(search),
             progress=self.verbose > 0,
         )
+        monitor.start = start  # the budget is the whole fit's
         search.monitor = monitor
-        with tempfile.TemporaryDirectory(prefix="sk_mlp_tune-") as folder:
-            counter = MaxIterCounter(
-                check_scoring(search.estimator, self.scoring),
-                os.path.join(folder, "max_iter_marks"),
+        with warnings.catch_warnings(record=True) as caught:
+            # The fold fits silence these where they run; this is the refit.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings(
+                "ignore", message="Got `batch_size`", category=UserWarning
             )
-            search.set_params(scoring=counter)
-            with warnings.catch_warnings(record=True) as caught:
-                # Silenced here and, through scikit-learn's Parallel, in the
-                # workers: one summary replaces a warning per fit.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                # A batch larger than a small training fold is clipped to the
-                # fold, which is what the candidate asked for in effect.
-                warnings.filterwarnings(
-                    "ignore", message="Got `batch_size`", category=UserWarning
-                )
-                search.fit(X, y, **fit_params)
-            top_rung = self._top_rung(search)
-            n_stopped = counter.count(min_max_iter=top_rung)
+            search.fit(X, y, **fit_params)
         for warning in caught:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-        # Hand back a search object that looks fitted with the user's scoring.
-        search.set_params(scoring=self.scoring)
-        search.scorer_ = counter.scorer
+        # The monitor holds a stream and the clock of this fit: not fitted state.
+        search.monitor = None
         self.search_ = search
-        self.scorer_ = counter.scorer
+        self.scorer_ = search.scorer_
         self._collect_results(search, previous)
 
+        top_rung = self._top_rung(search)
+        n_stopped = sum(
+            reached is not None and (top_rung is None or reached >= top_rung)
+            for reached in search.max_iter_reached_
+        )
         n_candidates = len(search.cv_results_["params"])
         if top_rung is not None:
             rungs = np.asarray(search.cv_results_["n_resources"])
@@ -458,12 +453,22 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if n_stopped:
             max_iter = top_rung or search.estimator.get_params().get("max_iter")
             self._warn_unconverged(n_stopped, n_fits, max_iter)
-        # The monitor holds a stream and the clock of this fit: not fitted state.
-        search.monitor = None
-        self.stop_reason_ = monitor.stop_reason
+        self.stop_reason_ = search.stop_reason_
+        if self.stop_reason_ == "interrupted":
+            self._warn_interrupted(monitor.n_evaluated, monitor.n_planned)
         self.search_time_ = time.perf_counter() - start
         self._warm_state = _WarmState.after(self, X, y, previous)
         return self
+
+    def _warn_interrupted(self, n_finished, n_planned, stacklevel=5):
+        kept = "kept them and refitted the best" if self.refit else "kept them"
+        warnings.warn(
+            f"Interrupted (Ctrl-C) after {n_finished} of {n_planned} candidates had "
+            f"finished: {kept} (best CV score {self.best_score_:.4f}); "
+            "stop_reason_ is 'interrupted'. A second Ctrl-C aborts the fit.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
     def _fit_asha(self, X, y, cv, fit_params, start):
         """Run ``search="asha"`` on the package's engine, then set the results."""
@@ -496,7 +501,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             error_score=self.error_score,
             return_train_score=self.return_train_score,
             n_jobs=self.n_jobs,
-            max_time=self.max_time,
+            # The budget is the whole fit's: validation has taken some of it.
+            max_time=(
+                None
+                if self.max_time is None
+                else self.max_time - (time.perf_counter() - start)
+            ),
             verbose=self.verbose,
             seeded=self.random_state is not None,
             n_points=self.n_points,
@@ -541,6 +551,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if n_stopped:
             self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1], stacklevel=6)
         self.stop_reason_ = search.stop_reason_
+        if self.stop_reason_ == "interrupted":
+            self._warn_interrupted(search.n_candidates_[0], self.n_iter, stacklevel=6)
         self.search_time_ = time.perf_counter() - start
         self._warm_state = None
         return self

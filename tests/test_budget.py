@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._monitor import BudgetSpent, ProgressLine, SearchMonitor
+from sk_mlp_tune._monitor import ProgressLine, SearchMonitor
 from sk_mlp_tune._search import default_n_points
 
 SEARCHES = ["grid", "random", "bayes", "halving"]
@@ -36,8 +36,8 @@ def slow_tuner(search, **params):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("search", SEARCHES)
-def test_max_time_stops_between_batches(digits, search):
-    """Check that a 3-second budget ends the search within one batch of it."""
+def test_max_time_bounds_the_whole_fit(digits, search):
+    """Check that a 3-second budget bounds the search and the refit together."""
     X, y = digits
     tuner = slow_tuner(search, max_time=3)
     start = time.perf_counter()
@@ -53,6 +53,9 @@ def test_max_time_stops_between_batches(digits, search):
         # Stopped before the last rung, which trains with the full max_iter.
         assert results["n_resources"].max() < 60
         assert tuner.search_.n_iterations_ == len(np.unique(results["iter"]))
+        assert tuner.search_.n_candidates_ == [
+            int(np.sum(results["iter"] == r)) for r in np.unique(results["iter"])
+        ]
     else:
         assert 0 < n_evaluated < 300
     # Exactly the evaluated candidates, each with a score for every fold.
@@ -60,19 +63,34 @@ def test_max_time_stops_between_batches(digits, search):
         assert len(results[key]) == n_evaluated
         assert np.isfinite(results[key]).all()
     assert tuner.best_params_ == results["params"][tuner.best_index_]
-    assert tuner.best_score_ == np.max(results["mean_test_score"])
-    # The bound: the budget, plus the longest batch that may start just before
-    # it ends (a batch is one candidate here, n_jobs=1; one rung for halving),
-    # plus the final refit and a second of set-up and bookkeeping.
-    per_candidate = 2 * (results["mean_fit_time"] + results["mean_score_time"])
-    if search == "halving":
-        rungs = results["iter"]
-        longest_batch = max(per_candidate[rungs == r].sum() for r in np.unique(rungs))
-    else:
-        longest_batch = per_candidate.max()
-    bound = 3 + longest_batch + tuner.refit_time_ + 1.0
+    # The documented bound: no candidate starts once the time spent plus the
+    # best candidate's estimated refit (its fold fit time, scaled to all the
+    # samples: twice, with cv=2) reaches the budget; those started finish.
+    # So the fit ends within the budget plus the longest candidate, plus
+    # what the refit took beyond its estimate, plus a second of bookkeeping.
+    longest_candidate = 2 * np.max(
+        results["mean_fit_time"] + results["mean_score_time"]
+    )
+    refit_estimate = 2 * results["mean_fit_time"][tuner.best_index_]
+    beyond_estimate = max(tuner.refit_time_ - refit_estimate, 0.0)
+    bound = 3 + longest_candidate + beyond_estimate + 1.0
     assert tuner.search_time_ <= bound
     assert wall <= bound + 0.5
+
+
+def test_budget_keeps_time_for_the_refit():
+    """Check that no candidate starts once time spent plus refit reach the budget."""
+    monitor = SearchMonitor(max_time=10, n_planned=6, progress=False)
+    monitor.start -= 6  # six seconds spent
+    assert monitor.may_start_candidate(n_started=1)
+    # A weaker candidate is not the one refitted: its refit time is not counted.
+    monitor.candidate_finished(0.9, refit_estimate=3.0)
+    monitor.candidate_finished(0.5, refit_estimate=50.0)
+    assert monitor.may_start_candidate(n_started=2)
+    # The best so far would take 5 s to refit: 6 + 5 > 10.
+    monitor.candidate_finished(0.95, refit_estimate=5.0)
+    assert not monitor.may_start_candidate(n_started=3)
+    assert monitor.stop_reason == "max_time"
 
 
 def test_without_budget_the_search_completes(iris, fast_mlp):
@@ -150,9 +168,13 @@ def test_progress_reports_candidates_score_and_time(iris, fast_mlp, search, caps
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines, "no progress was shown"
     assert lines[-1].startswith("Tuning [")
-    assert "4/4 evaluated" in lines[-1] or search == "halving"
+    # Every evaluation of the plan, as the fitted search ran it.
+    n_rows = len(tuner.cv_results_["params"])
+    if search == "halving":
+        assert n_rows == sum(tuner.search_.n_candidates_)
+    assert f"{n_rows}/{n_rows} evaluated" in lines[-1]
     best = np.nanmax(tuner.cv_results_["mean_test_score"])
-    assert f"best score {best:.4f}" in lines[-1] or search == "halving"
+    assert f"best score {best:.4f}" in lines[-1]
     assert lines[-1].endswith(" s")
 
 
@@ -188,20 +210,12 @@ def test_progress_line_rewrites_in_place_on_a_terminal():
     assert "Stopped early: max_time." in log.getvalue()
 
 
-def test_monitor_always_runs_the_first_batch():
-    """Check that an already spent budget still lets one batch run."""
-    monitor = SearchMonitor(max_time=1e-9, batch_size=2, n_planned=6, progress=False)
-    calls = []
-
-    def evaluate(candidates, cv=None, more_results=None):
-        calls.append(list(candidates))
-        done = [c for batch in calls for c in batch]
-        return {"params": done, "mean_test_score": [0.0] * len(done)}
-
+def test_monitor_always_starts_the_first_candidate():
+    """Check that an already spent budget still lets one candidate run."""
+    monitor = SearchMonitor(max_time=1e-9, n_planned=6, progress=False)
     time.sleep(0.01)
-    with pytest.raises(BudgetSpent):
-        monitor.batched(evaluate)(range(6))
-    assert calls == [[0, 1]]
+    assert monitor.may_start_candidate(n_started=0)
+    assert not monitor.may_start_candidate(n_started=1)
     assert monitor.stop_reason == "max_time"
 
 
@@ -357,20 +371,6 @@ def test_warm_start_refuses_halving(iris):
         TunedMLPClassifier(search="halving", warm_start=True).fit(X, y)
 
 
-def test_counter_unreachable_folder_still_scores(iris, fast_mlp, tmp_path):
-    """Check that a worker that cannot reach the count's folder still scores."""
-    from sklearn.metrics import check_scoring
-
-    from sk_mlp_tune._search import MaxIterCounter
-
-    X, y = iris
-    stopped = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
-    scorer = check_scoring(stopped)
-    counter = MaxIterCounter(scorer, str(tmp_path / "elsewhere" / "marks"))
-    assert counter(stopped, X, y) == scorer(stopped, X, y)
-    assert counter.count() == 0
-
-
 def test_batch_clipping_warnings_are_silenced(iris, fast_mlp):
     """Check that batch sizes larger than a fold do not warn from every fit."""
     X, y = iris
@@ -417,15 +417,24 @@ def test_halving_rungs_do_not_count_as_unconverged(iris, max_iter):
     )
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
-    ("n_iter", "expected"), [(20, 20 + 7 + 3), (9, 9 + 3 + 1), (27, 40)]
+    ("n_iter", "max_iter"), [(20, 200), (9, 200), (27, 10), (10, 4)]
 )
-def test_halving_plans_every_rung(n_iter, expected):
-    """Check that the progress total counts the evaluations of every rung."""
+def test_halving_plans_every_rung(iris, n_iter, max_iter):
+    """Check the planned evaluations against scikit-learn's halving, run for real.
+
+    With max_iter=10 and 27 candidates the epochs allow three rungs (1, 3
+    and 9 epochs), not the four that 27 candidates would need.
+    """
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
     from sk_mlp_tune._search import build_search, n_planned_candidates
     from sk_mlp_tune._space import resolve_space
 
-    mlp = MLPClassifier(max_iter=200)
+    X, y = iris
+    mlp = MLPClassifier(hidden_layer_sizes=(2,), max_iter=max_iter, tol=1.0)
     subspaces = resolve_space({"alpha": (1e-5, 1.0, "log-uniform")}, mlp)
     search = build_search(
         "halving",
@@ -437,5 +446,17 @@ def test_halving_plans_every_rung(n_iter, expected):
         resource="max_iter",
         random_state=0,
         pre_dispatch="2*n_jobs",
-    )
-    assert n_planned_candidates(search) == expected
+        cv=2,
+    ).fit(X, y)
+    reference = HalvingRandomSearchCV(
+        mlp,
+        search.param_distributions,
+        n_candidates=n_iter,
+        resource="max_iter",
+        max_resources=max_iter,
+        min_resources="exhaust",
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert n_planned_candidates(search) == sum(reference.n_candidates_)
+    assert search.n_candidates_ == reference.n_candidates_

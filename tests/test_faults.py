@@ -1,0 +1,370 @@
+"""Faults during a search: failing candidates, Ctrl-C, dead workers.
+
+Ctrl-C is simulated with ``_thread.interrupt_main``, which runs the
+process's SIGINT handler as a real Ctrl-C would; every test bounds its own
+time.
+"""
+
+import _thread
+import os
+import signal
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
+
+from sk_mlp_tune import TunedMLPClassifier, WorkerLostError
+
+STRATEGIES = ["grid", "random", "bayes", "halving", "asha"]
+
+# How long any fault test may take before it counts as hung.
+TIME_LIMIT = 60
+
+
+class InterruptingMLP(MLPClassifier):
+    """An MLP that presses Ctrl-C at chosen fits of this process.
+
+    ``interrupt_at`` holds the numbers (from 1) of the fits, counted over
+    every clone in this process, that start with a Ctrl-C. The count is
+    module state: clones share it, and it only works in one process.
+    """
+
+    fits = 0
+
+    def __init__(self, hidden_layer_sizes=(5,), alpha=1e-4, max_iter=30,
+                 warm_start=False, *, interrupt_at=(), random_state=0):  # fmt: skip
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            alpha=alpha,
+            max_iter=max_iter,
+            warm_start=warm_start,
+            random_state=random_state,
+        )
+        self.interrupt_at = interrupt_at
+
+    def fit(self, X, y, **params):
+        type(self).fits += 1
+        if type(self).fits in self.interrupt_at:
+            _thread.interrupt_main()
+            time.sleep(0.5)  # the handler runs here, as Ctrl-C mid-training
+        return super().fit(X, y, **params)
+
+
+class DyingMLP(MLPClassifier):
+    """An MLP whose process dies (SIGKILL) when it fits with ``die=True``.
+
+    With ``flag`` set, it dies only while that file exists, and removes it
+    first: a second search over the same settings then runs through.
+    """
+
+    def __init__(self, hidden_layer_sizes=(5,), max_iter=20, warm_start=False, *,
+                 die=False, flag=None, random_state=0):  # fmt: skip
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            max_iter=max_iter,
+            warm_start=warm_start,
+            random_state=random_state,
+        )
+        self.die = die
+        self.flag = flag
+
+    def fit(self, X, y, **params):
+        if self.die and self.flag is None:
+            time.sleep(1.0)  # let the other candidates finish first
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.flag is not None and self.warm_start:
+            try:
+                os.remove(self.flag)
+            except FileNotFoundError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return super().fit(X, y, **params)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fit_count():
+    InterruptingMLP.fits = 0
+
+
+def _child_processes():
+    """Return the pids of this process's children, but loky's resource tracker."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        pytest.skip("needs /proc (Linux) to list child processes")
+    children = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"resource_tracker" not in command:
+            children.add(int(entry.name))
+    return children
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("search", STRATEGIES)
+def test_a_failing_candidate_scores_nan_whatever_n_jobs(iris, search, n_jobs):
+    """Check that one failing candidate scores NaN and the search goes on.
+
+    A network with a layer of 0 neurons passes the parameter checks and
+    fails in fit. With one job each batch used to be one candidate, and a
+    batch whose every fit failed ended the whole search.
+    """
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(6,), max_iter=30, random_state=0),
+        param_space={"hidden_layer_sizes": [(0,), (4,), (6,)]},
+        search=search,
+        n_iter=3,
+        cv=3,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
+    with pytest.warns(FitFailedWarning, match="fits failed") as caught:
+        tuner.fit(X, y)
+    assert len([w for w in caught if w.category is FitFailedWarning]) == 1
+    results = tuner.cv_results_
+    failed = [p["hidden_layer_sizes"] == (0,) for p in results["params"]]
+    assert any(failed)
+    scores = np.asarray(results["mean_test_score"])
+    assert np.isnan(scores[failed]).all()
+    assert np.isfinite(scores[np.logical_not(failed)]).all()
+    assert tuner.best_params_["hidden_layer_sizes"] != (0,)
+    assert tuner.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_failing_candidates_score_as_in_grid_search_cv(iris, n_jobs):
+    """Check the fold scores against GridSearchCV's, failures included."""
+    X, y = iris
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
+    space = {"hidden_layer_sizes": [(0,), (5,), (0, 3), (8,)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (ConvergenceWarning, FitFailedWarning))
+        tuner = TunedMLPClassifier(
+            mlp, param_space=space, search="grid", cv=3, n_jobs=n_jobs
+        ).fit(X, y)
+        reference = GridSearchCV(mlp, space, cv=3, n_jobs=2).fit(X, y)
+    for key in ["params", "split0_test_score", "split2_test_score", "rank_test_score"]:
+        np.testing.assert_array_equal(tuner.cv_results_[key], reference.cv_results_[key])
+    assert tuner.best_params_ == reference.best_params_
+
+
+def test_a_diverging_sgd_candidate_scores_nan(iris):
+    """Check that an SGD learning rate that diverges scores NaN, not the end."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(
+            solver="sgd", hidden_layer_sizes=(20,), max_iter=50, random_state=0
+        ),
+        param_space={"learning_rate_init": [1e-2, 1e6]},
+        search="grid",
+        cv=3,
+    )
+    with pytest.warns(FitFailedWarning, match="non-finite parameter weights"):
+        tuner.fit(X * 1e3, y)
+    scores = tuner.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert tuner.best_params_ == {"learning_rate_init": 1e-2}
+
+
+@pytest.mark.parametrize("search", STRATEGIES)
+def test_every_candidate_failing_raises_one_error(iris, search):
+    """Check that fit raises when no candidate has a score, naming the cause."""
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0),
+        param_space={"hidden_layer_sizes": [(0,), (0, 2)]},
+        search=search,
+        n_iter=2,
+        cv=2,
+    )
+    with pytest.raises(ValueError, match="fits failed") as raised:
+        tuner.fit(*iris)
+    assert "hidden_layer_sizes" in str(raised.value) or "layer" in str(raised.value)
+    with pytest.raises(NotFittedError):
+        tuner.predict(iris[0])
+
+
+def _interrupting_tuner(search="grid", **params):
+    return TunedMLPClassifier(
+        InterruptingMLP(interrupt_at=params.pop("interrupt_at")),
+        param_space={"alpha": [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]},
+        search=search,
+        n_iter=6,
+        cv=3,
+        random_state=0,
+        **params,
+    )
+
+
+@pytest.mark.parametrize("search", STRATEGIES)
+def test_ctrl_c_keeps_the_finished_candidates(iris, search):
+    """Check the first Ctrl-C: stop, keep what finished, refit the best, warn once.
+
+    The seventh fit is the first fold of the third candidate with cv=3: two
+    candidates had finished, and the one cut short is discarded.
+    """
+    X, y = iris
+    tuner = _interrupting_tuner(search, interrupt_at=(7,))
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    assert time.perf_counter() - start < TIME_LIMIT
+    assert tuner.stop_reason_ == "interrupted"
+    results = tuner.cv_results_
+    assert len(results["params"]) == 2
+    assert np.isfinite(results["split2_test_score"]).all()
+    interrupted = [w for w in caught if "Interrupted (Ctrl-C)" in str(w.message)]
+    assert len(interrupted) == 1
+    assert "after 2 of " in str(interrupted[0].message)
+    assert not [w for w in caught if "Training interrupted" in str(w.message)]
+    # The best of the two was refitted: 6 fold fits, the cut one, the refit.
+    assert InterruptingMLP.fits == 8
+    assert tuner.best_params_ in results["params"]
+    assert tuner.predict(X).shape == y.shape
+
+
+def test_ctrl_c_before_anything_finished_propagates(iris):
+    """Check that Ctrl-C in the first candidate raises, leaving no fitted state."""
+    X, y = iris
+    tuner = _interrupting_tuner(interrupt_at=(2,))
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.fit(X, y)
+    assert not hasattr(tuner, "cv_results_")
+    with pytest.raises(NotFittedError):
+        tuner.predict(X)
+    # The handler of the fit is gone: Ctrl-C is as it was.
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_second_ctrl_c_aborts_the_refit(iris):
+    """Check that Ctrl-C during the refit aborts, keeping the previous state."""
+    X, y = iris
+    previous = _interrupting_tuner(interrupt_at=()).fit(X, y)
+    expected = previous.predict_proba(X)
+    InterruptingMLP.fits = 0
+    # The 7th fit is cut, the 8th is the refit.
+    previous.set_params(estimator=InterruptingMLP(interrupt_at=(7, 8)))
+    with pytest.raises(KeyboardInterrupt):
+        previous.fit(X, y)
+    np.testing.assert_array_equal(previous.predict_proba(X), expected)
+    assert previous.stop_reason_ == "completed"
+
+
+def test_ctrl_c_in_the_mlp_training_loop_stops(iris):
+    """Check a real Ctrl-C, on a timer, in scikit-learn's own training loop.
+
+    ``MLPClassifier`` catches ``KeyboardInterrupt`` in its epoch loop and
+    returns a model cut short; the tuner must not score it as trained.
+    """
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=2000, tol=0),
+        param_space={"alpha": list(np.logspace(-6, 1, 40))},
+        search="grid",
+        cv=3,
+        random_state=0,
+    )
+    timer = threading.Timer(3.0, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tuner.fit(X, y)
+    except KeyboardInterrupt:
+        pytest.skip("no candidate finished within 3 s on this machine")
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < TIME_LIMIT
+    assert tuner.stop_reason_ == "interrupted"
+    assert 0 < len(tuner.cv_results_["params"]) < 40
+    assert not [w for w in caught if "Training interrupted" in str(w.message)]
+
+
+def test_ctrl_c_with_workers_keeps_results_and_stops_them(iris):
+    """Check Ctrl-C with two worker processes: results kept, no worker left."""
+    X, y = iris
+    before = _child_processes()
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=2000, tol=0),
+        param_space={"alpha": list(np.logspace(-6, 1, 40))},
+        search="random",
+        n_iter=40,
+        cv=3,
+        n_jobs=2,
+        random_state=0,
+    )
+    timer = threading.Timer(4.0, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match=r"Interrupted \(Ctrl-C\)"):
+            tuner.fit(X, y)
+    finally:
+        timer.cancel()
+    # Stopped within seconds of Ctrl-C, not after the 40 candidates.
+    assert time.perf_counter() - start < 4.0 + 15
+    assert tuner.stop_reason_ == "interrupted"
+    assert 0 < len(tuner.cv_results_["params"]) < 40
+    assert not _child_processes() - before
+
+
+def test_a_dead_worker_keeps_what_finished_and_names_the_candidate(iris):
+    """Check one clear error that names the running candidates, results kept."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        DyingMLP(),
+        param_space={"die": [False, True]},
+        search="grid",
+        cv=2,
+        n_jobs=2,
+    )
+    start = time.perf_counter()
+    with pytest.raises(WorkerLostError, match=r"candidate 1 \{'die': True\}") as raised:
+        tuner.fit(X, y)
+    assert time.perf_counter() - start < TIME_LIMIT
+    assert "memory" in str(raised.value)
+    finished = raised.value.finished_results_
+    assert finished["params"] == [{"die": False}]
+    assert np.isfinite(finished["mean_test_score"]).all()
+    assert not hasattr(tuner, "cv_results_")
+
+
+def test_a_dead_worker_in_asha_resumes_from_the_checkpoint(iris, tmp_path):
+    """Check that asha with a checkpoint resumes after a worker died."""
+    X, y = iris
+    flag = tmp_path / "die-once"
+    flag.touch()
+    tuner = TunedMLPClassifier(
+        DyingMLP(max_iter=27, flag=str(flag)),
+        param_space={"hidden_layer_sizes": [(3,), (5,), (8,), (12,)]},
+        search="asha",
+        n_iter=9,
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+        checkpoint=tmp_path / "search.ckpt",
+    )
+    with pytest.raises(WorkerLostError, match="fit again to resume"):
+        tuner.fit(X, y)
+    assert not flag.exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tuner.fit(X, y)
+    assert tuner.search_.n_tasks_replayed_ > 0
+    assert tuner.stop_reason_ == "completed"
