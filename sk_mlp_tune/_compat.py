@@ -131,7 +131,6 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
     def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
         # ``context`` is scikit-learn >= 1.9's callback context: the tuner
         # takes no callbacks.
-        nonlocal results
         cv = cv or search._checked_cv_orig
         candidate_params = list(candidate_params)
         splits = list(cv.split(X, y, **routed_params.splitter.split))
@@ -140,22 +139,34 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {search.n_splits_} splits, got {len(splits)}"
             )
-        finished = run_candidates(
-            base_estimator, X, y, candidate_params, splits, options, score_name
-        )
-        kept = sorted(finished)
-        out = [fold for index in kept for fold in finished[index]]
-        if callable(search.scoring):
-            _insert_error_scores(out, search.error_score)
-        all_candidate_params.extend(candidate_params[i] for i in kept)
-        all_out.extend(out)
-        for key, values in (more_results or {}).items():
-            all_more_results[key].extend(values[i] for i in kept)
-        if all_out:
-            results = search._format_results(
-                all_candidate_params, search.n_splits_, all_out, all_more_results
+
+        def record(finished):
+            nonlocal results
+            kept = sorted(finished)
+            out = [fold for index in kept for fold in finished[index]]
+            if callable(search.scoring):
+                _insert_error_scores(out, search.error_score)
+            all_candidate_params.extend(candidate_params[i] for i in kept)
+            all_out.extend(out)
+            for key, values in (more_results or {}).items():
+                all_more_results[key].extend(values[i] for i in kept)
+            if all_out:
+                results = search._format_results(
+                    all_candidate_params, search.n_splits_, all_out, all_more_results
+                )
+            return len(kept)
+
+        try:
+            finished = run_candidates(
+                base_estimator, X, y, candidate_params, splits, options, score_name
             )
-        if len(kept) < len(candidate_params):
+        except Exception as error:
+            # A worker died, say: what finished goes with the error.
+            if getattr(error, "finished_folds", None) is not None:
+                record(error.finished_folds)
+                error.finished_results_ = results or None
+            raise
+        if record(finished) < len(candidate_params):
             raise SearchStopped
         return results
 
@@ -169,11 +180,6 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         search._run_search(evaluate_candidates, **context)
     except SearchStopped as stopped:
         stop = stopped
-    except Exception as error:
-        # A worker died, say: what finished goes with the error.
-        if hasattr(error, "finished_results_") and results:
-            error.finished_results_ = results
-        raise
     if not all_out:
         return stop
     # One warning, or one error if every fit failed, for the whole search.

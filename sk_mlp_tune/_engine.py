@@ -255,6 +255,7 @@ class WorkerLostError(RuntimeError):
         super().__init__(message)
         self.running = running
         self.finished_results_ = None
+        self.finished_folds = None  # {candidate: fold results}, for fit_search
 
 
 def _worker_lost(error, running, *, resume_hint):
@@ -367,12 +368,14 @@ class CandidateRunner:
                         out, max_iter_reached = future.result()
                     except BrokenProcessPool as error:
                         running = sorted({c for c, _ in in_flight.values()})
-                        raise _worker_lost(
+                        lost = _worker_lost(
                             error,
                             [(c, candidates[c]) for c in running],
-                            resume_hint="The finished candidates are in this "
-                            "error's finished_results_.",
-                        ) from None
+                            resume_hint="The candidates that had finished are in "
+                            "this error's finished_results_.",
+                        )
+                        lost.finished_folds = _complete(folds, n_splits)
+                        raise lost from None
                     del in_flight[future]
                     folds.setdefault(candidate, {})[split] = out
                     self.max_iter_reached.append(max_iter_reached)
@@ -383,11 +386,7 @@ class CandidateRunner:
             self.monitor.stop("interrupted")
             for future in in_flight:
                 future.cancel()
-        return {
-            c: [folds[c][s] for s in range(n_splits)]
-            for c in sorted(folds)
-            if len(folds[c]) == n_splits
-        }
+        return _complete(folds, n_splits)
 
     def _tell_monitor(self, outs, splits, X, score_name):
         scores = [out["test_scores"] for out in outs]
@@ -402,6 +401,15 @@ class CandidateRunner:
             ]
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
+
+
+def _complete(folds, n_splits):
+    """Return the candidates whose every fold finished, folds in order."""
+    return {
+        c: [folds[c][s] for s in range(n_splits)]
+        for c in sorted(folds)
+        if len(folds[c]) == n_splits
+    }
 
 
 def _n_samples(X):
