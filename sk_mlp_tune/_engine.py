@@ -246,9 +246,21 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, in_work
 class WorkerLostError(RuntimeError):
     """A worker process died during a search: killed, or out of memory.
 
-    ``finished_results_`` holds the candidates that had finished, in the
-    layout of ``cv_results_`` (None if none had), and ``running`` the
-    ``(candidate index, parameters)`` that were being fitted.
+    Parameters
+    ----------
+    message : str
+        What happened, naming the candidates that were running.
+    running : list of (int, dict)
+        The index and parameters of each candidate being fitted.
+
+    Attributes
+    ----------
+    running : list of (int, dict)
+        As given.
+    finished_results_ : dict or None
+        The candidates that had finished every fold, in the layout of
+        ``cv_results_``; None if none had (or, for ``search="asha"``, see
+        its checkpoint).
     """
 
     def __init__(self, message, running):
@@ -742,7 +754,26 @@ class _ProcessExecutor:
     def shutdown(self, kill_workers=False):
         """Stop the workers, or leave them for the next search as joblib does."""
         if kill_workers:
-            self._executor.shutdown(wait=True, kill_workers=True)
+            # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
+            with _stop_signals_deferred():
+                self._executor.shutdown(wait=True, kill_workers=True)
+
+
+@contextlib.contextmanager
+def _stop_signals_deferred():
+    """Hold SIGINT and SIGTERM back while the block runs; they arrive just after."""
+    can_block = hasattr(signal, "pthread_sigmask") and (
+        threading.current_thread() is threading.main_thread()
+    )
+    if not can_block:
+        yield
+        return
+    stops = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
 
 class _DaskExecutor:

@@ -3,16 +3,25 @@
 Subcommands: ``demo`` (the default), ``fit`` a CSV file, ``predict`` with a
 saved model, and ``report`` on a saved model. Errors end with one line on
 standard error and exit status 1; ``--debug`` shows the traceback instead.
+
+Ctrl-C during the search stops it, keeps what finished, writes the outputs
+from the best so far and exits 130; a second Ctrl-C exits 130 at once,
+writing nothing. SIGTERM stops the workers with the process: exit 143.
 """
 
 import argparse
+import contextlib
+import csv
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
-from ._search import SEARCHES
+from ._engine import WorkerLostError
+from ._search import SEARCHES, n_planned_candidates
 
 PROG = "sk-mlp-tune"
 
@@ -23,6 +32,19 @@ MAX_CLASSES_INFERRED = 20
 
 class CommandError(Exception):
     """A problem with the user's input, reported in one line."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop everything, write nothing, exit 143.
+
+    A BaseException, as KeyboardInterrupt is, so that no ``except
+    Exception`` on the way (scikit-learn's scoring of a fit) swallows it.
+    """
+
+
+# Exit statuses of a process stopped by SIGINT and by SIGTERM, as shells give.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 # -- demo ---------------------------------------------------------------------
@@ -94,8 +116,12 @@ def demo(
         f"{cv}-fold cross-validation."
     )
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    with _tuner_interruption_said_once():
+        model.fit(X_train, y_train)
     _print_summary(tuner, "accuracy", model.score(X_test, y_test), start)
+    if tuner.stop_reason_ == "interrupted":
+        _say_interrupted(tuner, "accuracy")
+        return model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its own ConvergenceWarning, if any
         untuned = make_pipeline(
@@ -108,9 +134,18 @@ def demo(
     return model
 
 
+def _plain(value):
+    """Return ``value`` as it reads in Python, numpy scalars as plain ones."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
 def _print_summary(tuner, metric, held_out, start):
     print("\nBest hyperparameters:")
     for name, value in tuner.best_params_.items():
+        value = _plain(value)
         shown = f"{value:.3g}" if isinstance(value, float) else repr(value)
         print(f"  {name:<20} {shown}")
     n_candidates = len(tuner.cv_results_["params"])
@@ -123,6 +158,29 @@ def _print_summary(tuner, metric, held_out, start):
     print(f"Time:                 {elapsed:.1f} s ({tuner.stop_reason_})")
 
 
+@contextlib.contextmanager
+def _tuner_interruption_said_once():
+    """Silence the tuner's interruption warning: the command says it in one line."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Interrupted \(Ctrl-C\)")
+        yield
+
+
+def _say_interrupted(tuner, metric):
+    """Print the one line of an interrupted search, on standard error."""
+    search = tuner.search_
+    if tuner.search == "asha":
+        n_done, n_planned = search.n_candidates_[0], tuner.n_iter
+    else:
+        n_done = len(tuner.cv_results_["params"])
+        n_planned = n_planned_candidates(search)
+    print(
+        f"{PROG}: interrupted after {n_done} of {n_planned} candidates; best CV "
+        f"{metric} {tuner.best_score_:.4f}",
+        file=sys.stderr,
+    )
+
+
 # -- reading data -------------------------------------------------------------
 
 
@@ -131,8 +189,11 @@ def read_csv(path):
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder, not a file; give the CSV file")
     if not path.is_file():
         raise CommandError(f"no such file: {path}")
+    _refuse_duplicate_columns(path)
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -143,6 +204,25 @@ def read_csv(path):
         raise CommandError(f"{path} has a header but no rows")
     _refuse_garbage_in_numeric_columns(frame, path)
     return frame
+
+
+def _refuse_duplicate_columns(path):
+    """Refuse a header that names a column twice; pandas would rename it a.1."""
+    try:
+        with open(path, newline="") as file:
+            header = next(csv.reader(file), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # read_csv says what is wrong with the file
+    seen, repeated = set(), []
+    for name in header:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise CommandError(
+            f"{path} names the column(s) {repeated} more than once in its header; "
+            "give each column its own name"
+        )
 
 
 def _refuse_garbage_in_numeric_columns(frame, path):
@@ -229,7 +309,19 @@ def command_fit(args):
             f"no column {args.target!r} in {args.data}; columns are "
             f"{list(frame.columns)}"
         )
-    frame = frame[frame[args.target].notna()]
+    has_target = frame[args.target].notna()
+    if not has_target.any():
+        raise CommandError(
+            f"column {args.target!r} of {args.data} is empty: no row has a target "
+            "value to learn from"
+        )
+    if not has_target.all():
+        n_dropped = int((~has_target).sum())
+        print(
+            f"Dropped {n_dropped} of {len(frame)} rows whose target "
+            f"{args.target!r} is missing."
+        )
+        frame = frame[has_target]
     y = frame.pop(args.target)
     if frame.shape[1] == 0:
         raise CommandError(f"{args.data} has no feature column besides the target")
@@ -242,7 +334,8 @@ def command_fit(args):
     classification = task == "classification"
     if classification and y.nunique() < 2:
         raise CommandError(
-            f"target {args.target!r} has a single class, {y.iloc[0]!r}; a classifier "
+            f"target {args.target!r} has a single class, {_plain(y.iloc[0])!r}; a "
+            "classifier "
             "needs at least two"
         )
 
@@ -264,19 +357,30 @@ def command_fit(args):
         else TransformedTargetRegressor(tuner, transformer=StandardScaler())
     )
     model = make_pipeline(_preprocessor(frame), estimator)
-    X_train, X_test, y_train, y_test = train_test_split(
-        frame,
-        y,
-        test_size=args.test_size,
-        random_state=args.random_state,
-        stratify=y if classification else None,
-    )
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            frame,
+            y,
+            test_size=args.test_size,
+            random_state=args.random_state,
+            stratify=y if classification else None,
+        )
+    except ValueError as error:
+        rare = y.value_counts().idxmin() if classification else None
+        raise CommandError(
+            f"the hold-out split (--test-size {args.test_size}) failed: {error} "
+            f"(the rarest class, {_plain(rare)!r}, has "
+            f"{int(y.value_counts().min()) if classification else 0} row(s)). Give "
+            "a --test-size that leaves every class rows on both sides, remove the "
+            "rarest classes, or --task regression if the target is a quantity"
+        ) from None
     print(
         f"Training on {len(X_train)} rows, holding out {len(X_test)}; "
         f"{frame.shape[1]} feature columns."
     )
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    with _tuner_interruption_said_once():
+        model.fit(X_train, y_train)
     y_pred = model.predict(X_test)
     if args.scoring is None:
         metric, held_out = (
@@ -287,6 +391,9 @@ def command_fit(args):
         metric, held_out = args.scoring, get_scorer(args.scoring)(model, X_test, y_test)
     fitted_tuner = tuner if classification else model[-1].regressor_
     _print_summary(fitted_tuner, metric, held_out, start)
+    interrupted = fitted_tuner.stop_reason_ == "interrupted"
+    if interrupted:
+        _say_interrupted(fitted_tuner, metric)
 
     bundle = {
         "model": model,
@@ -304,7 +411,7 @@ def command_fit(args):
         print(f"Model written to {args.output}")
     if args.report:
         _write_bundle_report(bundle, args.report)
-    return 0
+    return EXIT_INTERRUPTED if interrupted else 0
 
 
 def _check_writable(option, path):
@@ -376,6 +483,7 @@ def command_predict(args):
 
     model = bundle["model"]
     features = frame[expected]
+    _refuse_text_in_numeric_columns(model, features, args.data)
     predictions = pd.DataFrame({"prediction": model.predict(features)})
     if args.proba:
         if bundle["task"] != "classification":
@@ -392,6 +500,28 @@ def command_predict(args):
     else:
         predictions.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _refuse_text_in_numeric_columns(model, features, path):
+    """Name a column that was numeric in training and holds text here."""
+    import pandas as pd
+
+    numeric = []
+    for name, _, columns in getattr(model[0], "transformers_", ()):
+        if name == "numeric":
+            numeric = list(columns)
+    for column in numeric:
+        values = features[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        present = values.notna()
+        bad = present & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            examples = [str(v) for v in values[bad][:3]]
+            raise CommandError(
+                f"column {column!r} of {path} was numeric in training but holds "
+                f"text here, such as {examples}; fix or remove those values"
+            )
 
 
 def command_report(args):
@@ -556,6 +686,28 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_stops():
+    """Turn SIGTERM into :class:`Terminated` while the command runs.
+
+    Python's default for SIGTERM ends the process at once, with no cleanup:
+    loky's worker processes were left behind for minutes. Raised in the
+    main thread, Terminated unwinds the search, which stops its workers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     # One line, like the errors: where in scikit-learn a warning was raised
     # means nothing to someone at a shell (--debug keeps Python's format).
@@ -573,7 +725,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        The exit status: 0 on success, 1 on an error.
+        The exit status: 0 on success, 1 on an error, 130 after Ctrl-C
+        (the outputs written from the best so far, or nothing after a
+        second Ctrl-C), 143 after SIGTERM (nothing written).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -582,15 +736,29 @@ def main(argv=None):
         args = parser.parse_args(["demo"])
         args.debug = debug
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_stops():
             if not args.debug:
                 warnings.showwarning = _show_warning
             return args.handler(args)
+    except KeyboardInterrupt:
+        # Ctrl-C outside the search, or a second one: nothing was written.
+        print(f"{PROG}: aborted (Ctrl-C); nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{PROG}: terminated (SIGTERM); nothing written", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # The reader of our output (``| head``) has gone; nothing to report.
         sys.stderr.close()
         return 0
-    except (CommandError, ValueError, TypeError, OSError, ImportError) as error:
+    except (
+        CommandError,
+        ValueError,
+        TypeError,
+        OSError,
+        ImportError,
+        WorkerLostError,
+    ) as error:
         if args.debug:
             raise
         message = (

@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -277,3 +278,256 @@ def test_fit_checks_output_folders_before_tuning(iris_csv, tmp_path, capsys, opt
     assert f"{option} {missing}: the folder" in captured.err
     assert "does not exist" in captured.err
     assert "Tuning" not in captured.err  # nothing was searched
+
+
+# -- faults: bad input, Ctrl-C, SIGTERM ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("a,b,t\n1,2,\n3,4,\n", ["--target", "t"], "column 't' .* is empty"),
+        (
+            "a,a,t\n1,2,x\n3,4,y\n",
+            ["--target", "t"],
+            r"names the column\(s\) \['a'\] more than once",
+        ),
+        ("a,b,t\n1,2,0\n3,4,0\n5,6,0\n", ["--target", "t"], r"single class, 0;"),
+        (
+            "a,b,t\n"
+            + "".join(f"{i},{i % 7},{'x' if i else 'rare'}\n" for i in range(20)),
+            ["--target", "t"],
+            r"hold-out split \(--test-size 0.2\) failed: .* rarest class, 'rare', "
+            r"has 1 row.*--task regression",
+        ),
+    ],
+)
+def test_fit_bad_data_is_one_line(tmp_path, capsys, content, args, message):
+    """Check one line, naming what is wrong, for data the issues reported."""
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    status, err = _error(["fit", str(path), *args, *FAST], capsys)
+    assert status == 1
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err), err
+    assert "np.int64" not in err
+
+
+def test_fit_on_a_folder_says_so(tmp_path, capsys):
+    """Check that a folder given as the data file is named as a folder."""
+    status, err = _error(["fit", str(tmp_path), "--target", "t", *FAST], capsys)
+    assert status == 1
+    assert "is a folder, not a file" in err
+
+
+def test_fit_says_how_many_rows_lack_a_target(iris_csv, tmp_path, capsys):
+    """Check that rows without a target are dropped, and counted aloud."""
+    frame = pd.read_csv(iris_csv)
+    frame.loc[[0, 5, 9], "target"] = np.nan
+    path = tmp_path / "holes.csv"
+    frame.to_csv(path, index=False)
+    assert main(["fit", str(path), "--target", "target", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "Dropped 3 of 150 rows whose target 'target' is missing." in out
+    assert "Training on 117 rows, holding out 30" in out
+
+
+def test_predict_names_a_numeric_column_holding_text(fitted, tmp_path, capsys):
+    """Check that text in a column that was numeric in training is named."""
+    model, _ = fitted
+    frame = load_iris(as_frame=True).frame.drop(columns="target")
+    frame["colour"] = "red"
+    frame["petal length (cm)"] = "long"
+    path = tmp_path / "text.csv"
+    frame.to_csv(path, index=False)
+    status, err = _error(["predict", str(model), str(path)], capsys)
+    assert status == 1
+    assert len(err.splitlines()) == 1
+    assert "column 'petal length (cm)'" in err
+    assert "was numeric in training" in err
+
+
+def test_a_dead_worker_is_one_line(monkeypatch, capsys):
+    """Check that a dead worker's error ends in one line, not a traceback."""
+    from sk_mlp_tune import WorkerLostError, cli
+
+    def die(args):
+        raise WorkerLostError("A worker process died while fitting candidate 3", [])
+
+    monkeypatch.setattr(cli, "command_demo", die)
+    status, err = _error(["demo"], capsys)
+    assert status == 1
+    assert err == "sk-mlp-tune: error: A worker process died while fitting candidate 3"
+
+
+_SIGNAL_TIME_LIMIT = 90
+
+
+def _start_fit(iris_csv, tmp_path, *extra):
+    """Start a long CLI search in a subprocess, with its stderr readable by line."""
+    import queue
+    import threading
+
+    command = [
+        sys.executable, "-m", "sk_mlp_tune", "fit", str(iris_csv),
+        "--target", "target", "--search", "random", "--n-iter", "400",
+        "--cv", "3", "--n-jobs", "2", *extra,
+    ]  # fmt: skip
+    # Standard output goes to a file: a process left behind could hold a pipe.
+    with open(tmp_path / "stdout.txt", "w") as stdout:
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
+    process.stdout_path = tmp_path / "stdout.txt"
+    lines = queue.Queue()
+
+    def read():
+        for line in process.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return process, lines
+
+
+def _wait_for_progress(lines, seen):
+    """Wait until the progress line shows a finished candidate."""
+    import queue
+
+    deadline = time.monotonic() + _SIGNAL_TIME_LIMIT
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=deadline - time.monotonic())
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if re.search(r"Tuning \[.*\] +[1-9]\d*/400", line):
+            return
+    pytest.fail("no candidate finished in time: " + "".join(seen))
+
+
+def _rest(process, lines, seen):
+    """Wait for the command to exit; return its standard output and error."""
+    import queue
+
+    try:
+        process.wait(timeout=_SIGNAL_TIME_LIMIT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the command did not stop")
+    # A process left behind would hold the pipes open: stop reading after 5 s.
+    while True:
+        try:
+            line = lines.get(timeout=5)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+    return process.stdout_path.read_text(), "".join(seen)
+
+
+def _descendants(pid):
+    """Return the pids of every process below ``pid`` (Linux /proc)."""
+    from pathlib import Path
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc (Linux) to list processes")
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    below, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        below |= frontier
+    return below
+
+
+def _alive(pids):
+    import os
+
+    alive = set()
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.add(pid)
+    return alive
+
+
+def test_ctrl_c_writes_the_best_so_far_and_exits_130(iris_csv, tmp_path):
+    """Check the first Ctrl-C: one line, the model and report written, 130."""
+    import signal
+
+    from sk_mlp_tune import load
+
+    model, report = tmp_path / "m.skops", tmp_path / "r.html"
+    process, lines = _start_fit(
+        iris_csv, tmp_path, "--output", str(model), "--report", str(report)
+    )
+    seen = []
+    _wait_for_progress(lines, seen)
+    process.send_signal(signal.SIGINT)
+    out, err = _rest(process, lines, seen)
+    assert process.returncode == 130, err
+    said = [line for line in err.splitlines() if "interrupted after" in line]
+    assert len(said) == 1
+    assert re.match(
+        r"sk-mlp-tune: interrupted after \d+ of 400 candidates; best CV accuracy "
+        r"0\.\d{4}$",
+        said[0],
+    )
+    assert "Traceback" not in err
+    assert "Interrupted (Ctrl-C)" not in err  # the tuner's warning, said once
+    bundle = load(model)
+    assert bundle["model"].predict(pd.read_csv(iris_csv).drop(columns="target")).size
+    assert report.stat().st_size > 0
+    assert "Model written to" in out
+
+
+def test_second_ctrl_c_exits_130_writing_nothing(iris_csv, tmp_path):
+    """Check that a second Ctrl-C aborts at once and writes nothing."""
+    import signal
+
+    model = tmp_path / "m.skops"
+    process, lines = _start_fit(iris_csv, tmp_path, "--output", str(model))
+    seen = []
+    _wait_for_progress(lines, seen)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = _rest(process, lines, seen)
+    assert process.returncode == 130, err
+    assert "aborted (Ctrl-C); nothing written" in err
+    assert "Traceback" not in err
+    assert not model.exists()
+
+
+def test_sigterm_stops_the_workers_and_exits_143(iris_csv, tmp_path):
+    """Check SIGTERM: exit 143, one line, and no worker process left behind."""
+    import signal
+
+    process, lines = _start_fit(iris_csv, tmp_path)
+    seen = []
+    _wait_for_progress(lines, seen)
+    workers = _descendants(process.pid)
+    assert workers, "the search runs no worker process"
+    process.send_signal(signal.SIGTERM)
+    _, err = _rest(process, lines, seen)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "sk-mlp-tune: terminated (SIGTERM); nothing written"
+    )
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(workers)
