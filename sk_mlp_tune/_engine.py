@@ -33,8 +33,10 @@ so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 
 import contextlib
 import math
+import numbers
 import os
 import pickle
+import re
 import signal
 import struct
 import sys
@@ -299,10 +301,13 @@ class CandidateRunner:
         As ``n_jobs`` of the search, honouring ``joblib.parallel_config``.
     monitor : SearchMonitor
         The budget, progress and stop reason.
+    pre_dispatch : int or str, default="2*n_jobs"
+        Fold fits handed to the workers ahead, as in ``GridSearchCV``.
     """
 
-    def __init__(self, n_jobs, monitor):
+    def __init__(self, n_jobs, monitor, pre_dispatch="2*n_jobs"):
         self.n_jobs = n_jobs
+        self.pre_dispatch = pre_dispatch
         self.monitor = monitor
         self.n_started = 0
         self.max_iter_reached = []
@@ -353,8 +358,8 @@ class CandidateRunner:
         n_splits = len(splits)
         pending = deque((c, s) for c in range(len(candidates)) for s in range(n_splits))
         started, folds, in_flight = set(), {}, {}
-        # Two tasks per worker, as joblib's pre_dispatch: none waits for work.
-        capacity = 2 * executor.n_workers
+        # Tasks ahead of the workers, so that none waits for work.
+        capacity = _dispatched_ahead(self.pre_dispatch, executor.n_workers)
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < capacity:
@@ -413,6 +418,27 @@ class CandidateRunner:
             ]
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
+
+
+def _dispatched_ahead(pre_dispatch, n_workers):
+    """Read ``pre_dispatch`` (an int, or ``"k*n_jobs"``) as a number of tasks.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune._engine import _dispatched_ahead
+    >>> _dispatched_ahead("2*n_jobs", 4), _dispatched_ahead(3, 4)
+    (8, 4)
+    """
+    if isinstance(pre_dispatch, numbers.Integral):
+        return max(int(pre_dispatch), n_workers)
+    text = str(pre_dispatch).replace(" ", "")
+    match = re.fullmatch(r"(?:(\d+)\*)?n_jobs", text)
+    if match is None:
+        raise ValueError(
+            f"pre_dispatch={pre_dispatch!r} is not understood: give an integer, or "
+            "a string such as '2*n_jobs'."
+        )
+    return int(match.group(1) or 1) * n_workers
 
 
 def _complete(folds, n_splits):

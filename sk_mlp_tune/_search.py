@@ -48,7 +48,9 @@ def run_search(search, X, y, params):
     monitor = getattr(search, "monitor", None) or SearchMonitor(
         max_time=None, n_planned=n_planned_candidates(search), progress=False
     )
-    runner = CandidateRunner(search.n_jobs, monitor)
+    runner = CandidateRunner(
+        search.n_jobs, monitor, getattr(search, "pre_dispatch", "2*n_jobs")
+    )
     try:
         with runner:
             fit_search(

@@ -855,11 +855,12 @@ _SHARED_PARAMETERS = """
         the estimator's ``max_iter``, or the training samples.
 
     max_time : float, default=None
-        Time budget of the search in seconds. Candidates run in batches
-        (about ``n_jobs`` candidates; one Bayesian step; one halving rung)
-        and no batch starts once the budget is spent, so the search ends at
-        most one batch (plus the refit) after it. The first batch always
-        runs. None means no budget.
+        Time budget of the whole ``fit`` in seconds, the refit included: no
+        candidate starts once the time spent plus the estimated refit of the
+        best candidate so far reaches it, and the candidates already started
+        finish their folds, so the fit ends at most about one candidate's
+        folds after it. The first candidate always runs. None means no
+        budget.
 
     warm_start : bool, default=False
         Whether a new ``fit`` on the same data continues the previous search
@@ -887,13 +888,14 @@ _SHARED_PARAMETERS = """
         ``-1`` means all processors.
 
     pre_dispatch : int or str, default="2*n_jobs"
-        Number of jobs dispatched ahead during parallel execution, as in
-        :class:`~sklearn.model_selection.GridSearchCV`.
+        Number of fold fits handed to the workers ahead of time, as in
+        :class:`~sklearn.model_selection.GridSearchCV`: an integer, or
+        ``"k*n_jobs"``; at least one per worker.
 
     verbose : int, default=0
         ``1`` shows a progress line on standard error (candidates done, best
-        score so far, time elapsed) after each batch; ``2`` and more also
-        pass ``verbose - 1`` to the search object.
+        score so far, time elapsed) after each candidate; ``2`` and more
+        also pass ``verbose - 1`` to scikit-learn's fold fits.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of candidates and, when the estimator's own
@@ -922,9 +924,9 @@ _SHARED_PARAMETERS = """
     ----------
     search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV, \
 HalvingRandomSearchCV or AsynchronousHalving
-        The fitted search object (a subclass that runs in monitored
-        batches; the engine's own for ``search="asha"``, with the rungs'
-        epochs in ``rungs_`` and the epochs trained in
+        The fitted search object (a subclass whose fold fits run on the
+        package's engine; the engine's own for ``search="asha"``, with the
+        rungs' epochs in ``rungs_`` and the epochs trained in
         ``n_epochs_trained_``); with ``warm_start``, that of the last round.
 
     best_estimator_ : estimator
@@ -957,8 +959,10 @@ HalvingRandomSearchCV or AsynchronousHalving
     refit_time_ : float
         Seconds spent refitting the best candidate. Only with ``refit=True``.
 
-    stop_reason_ : {"completed", "max_time"}
-        Why the search stopped.
+    stop_reason_ : {"completed", "max_time", "interrupted"}
+        Why the search stopped: it ran every candidate, the time budget ran
+        out, or Ctrl-C was pressed (the candidates that had finished are
+        kept and the best refitted; see :ref:`faults`).
 
     search_time_ : float
         Seconds the last ``fit`` took, refit included.
