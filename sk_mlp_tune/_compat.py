@@ -93,10 +93,11 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
 
     Returns
     -------
-    stop : SearchStopped or None
-        Why the search stopped early, if it did.
+    stop : SearchStopped, Interrupted or None
+        Why the search stopped early, if it did. With nothing finished, the
+        search is left unfitted.
     """
-    from ._monitor import SearchStopped
+    from ._monitor import Interrupted, SearchStopped
 
     if isinstance(search, BaseSuccessiveHalving):
         search._n_samples_orig = _num_samples(X)
@@ -180,7 +181,17 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         search._run_search(evaluate_candidates, **context)
     except SearchStopped as stopped:
         stop = stopped
+    except Interrupted as interrupted:
+        # Ctrl-C between two calls of evaluate_candidates; a second aborts.
+        if interrupted.presses > 1:
+            raise
+        stop = interrupted
     if not all_out:
+        if stop is None:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there "
+                "no candidates?"
+            )
         return stop
     # One warning, or one error if every fit failed, for the whole search.
     _warn_or_raise_about_fit_failures(all_out, search.error_score)

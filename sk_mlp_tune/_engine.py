@@ -319,13 +319,19 @@ class CandidateRunner:
         return self
 
     def __exit__(self, kind, error, traceback):
-        # Workers that may still be fitting a cut-short candidate go now;
-        # otherwise they stay, reusable by the next search, as joblib's do.
-        self._executor.shutdown(
-            kill_workers=kind is not None or self.monitor.stop_reason == "interrupted"
-        )
+        # After an error the workers go; otherwise they stay, reusable by
+        # the next search, as joblib's do.
+        if self._executor is not None:
+            self._executor.shutdown(kill_workers=kind is not None)
         self._executor = self._shared = None
         return False
+
+    def _stop_workers(self, in_flight):
+        """Stop at once the workers fitting what Ctrl-C cut short."""
+        for future in in_flight:
+            future.cancel()
+        self._executor.shutdown(kill_workers=True)
+        self._executor = None
 
     def __call__(self, template, X, y, candidates, splits, options, score_name):
         """Return the fold results of the candidates that finished.
@@ -351,13 +357,15 @@ class CandidateRunner:
             ``{candidate index: [_fit_and_score dict per split]}``.
         """
         executor = self._executor
+        if executor is None:  # stopped by Ctrl-C
+            return {}
         in_worker = isinstance(executor, _ProcessExecutor)
         if self._shared is None or self._shared[0] is not X:
             self._shared = (X, _share(executor, X, y))
         data = self._shared[1]
         n_splits = len(splits)
         pending = deque((c, s) for c in range(len(candidates)) for s in range(n_splits))
-        started, folds, in_flight = set(), {}, {}
+        started, folds, reached, in_flight = set(), {}, {}, {}
         # Tasks ahead of the workers, so that none waits for work.
         capacity = _dispatched_ahead(self.pre_dispatch, executor.n_workers)
         try:
@@ -395,14 +403,15 @@ class CandidateRunner:
                         raise lost from None
                     del in_flight[future]
                     folds.setdefault(candidate, {})[split] = out
-                    self.max_iter_reached.append(max_iter_reached)
+                    reached.setdefault(candidate, []).append(max_iter_reached)
                     if len(folds[candidate]) == n_splits:
+                        # Counted once the candidate is kept, not if cut short.
+                        self.max_iter_reached.extend(reached[candidate])
                         outs = [folds[candidate][f] for f in range(n_splits)]
                         self._tell_monitor(outs, splits, X, score_name)
         except Interrupted:
             self.monitor.stop("interrupted")
-            for future in in_flight:
-                future.cancel()
+            self._stop_workers(in_flight)
         return _complete(folds, n_splits)
 
     def _tell_monitor(self, outs, splits, X, score_name):

@@ -53,7 +53,7 @@ def run_search(search, X, y, params):
     )
     try:
         with runner:
-            fit_search(
+            stop = fit_search(
                 search,
                 X,
                 y,
@@ -63,10 +63,12 @@ def run_search(search, X, y, params):
                     n_planned_candidates(checked)
                 ),
             )
+        if isinstance(stop, Interrupted):
+            monitor.stop("interrupted")
     finally:
         monitor.close()
-    if not hasattr(search, "cv_results_"):
-        # Nothing finished: only Ctrl-C stops a search before its first candidate.
+    if monitor.stop_reason == "interrupted" and monitor.n_evaluated == 0:
+        # Nothing finished: Ctrl-C goes on up.
         raise KeyboardInterrupt
     search.max_iter_reached_ = runner.max_iter_reached
     search.stop_reason_ = monitor.stop_reason

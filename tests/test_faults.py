@@ -23,8 +23,10 @@ from sk_mlp_tune import TunedMLPClassifier, WorkerLostError
 
 STRATEGIES = ["grid", "random", "bayes", "halving", "asha"]
 
-# How long any fault test may take before it counts as hung.
+# How long any fault test may take before it counts as hung: checked after
+# each fit, and enforced by pytest-timeout should a fit never return.
 TIME_LIMIT = 60
+pytestmark = pytest.mark.timeout(2 * TIME_LIMIT)
 
 
 class InterruptingMLP(MLPClassifier):
