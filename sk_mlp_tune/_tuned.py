@@ -389,8 +389,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     def _fit(self, X, y, **fit_params):
         start = time.perf_counter()
         self._check_search_combination()
-        previous = self._previous_round(X, y) if self.warm_start else None
         X, y = self._validate_training_data(X, y)
+        # Compared as validated arrays, as recorded: a DataFrame, a Series or
+        # lists are the same data as the arrays made from them.
+        previous = self._previous_round(X, y) if self.warm_start else None
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         if self.search == "asha":
             return self._fit_asha(X, y, cv, fit_params, start)
@@ -457,7 +459,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if self.stop_reason_ == "interrupted":
             self._warn_interrupted(monitor.n_evaluated, monitor.n_planned)
         self.search_time_ = time.perf_counter() - start
-        self._warm_state = _WarmState.after(self, X, y, previous)
+        # Only a warm-started fit pays for hashing the data.
+        self._warm_state = (
+            _WarmState.after(self, X, y, previous) if self.warm_start else None
+        )
         return self
 
     def _warn_interrupted(self, n_finished, n_planned, stacklevel=5):
@@ -865,7 +870,11 @@ _SHARED_PARAMETERS = """
     warm_start : bool, default=False
         Whether a new ``fit`` on the same data continues the previous search
         (earlier candidates kept, new ones evaluated) instead of starting
-        over. Not with ``search="halving"``.
+        over; the previous search must have been fitted with
+        ``warm_start=True`` too, which records a hash of its data (a fit with
+        ``warm_start=False`` hashes nothing). The same data in another form
+        (a DataFrame, a list) counts as the same. Not with
+        ``search="halving"`` or ``"asha"``.
 
     scoring : str, callable or None, default=None
         The metric maximised, as in

@@ -460,3 +460,44 @@ def test_halving_plans_every_rung(iris, n_iter, max_iter):
     ).fit(X, y)
     assert n_planned_candidates(search) == sum(reference.n_candidates_)
     assert search.n_candidates_ == reference.n_candidates_
+
+
+@pytest.mark.parametrize("kind", ["array", "pandas", "list"])
+def test_warm_start_continues_with_pandas_and_lists(iris, fast_mlp, kind):
+    """Check that the same data as a DataFrame, Series or lists continue too."""
+    import pandas as pd
+
+    X, y = iris
+    if kind == "pandas":
+        X = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+        y = pd.Series(y, name="target")
+    elif kind == "list":
+        X, y = X.tolist(), y.tolist()
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
+        search="random",
+        n_iter=2,
+        cv=2,
+        warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "data differ"
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tuner.fit(X, y)
+    assert len(tuner.cv_results_["params"]) == 4
+
+
+def test_no_hashing_without_warm_start(iris, fast_mlp, monkeypatch):
+    """Check that a fit with warm_start=False does not hash the data."""
+    import joblib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data were hashed")
+
+    monkeypatch.setattr(joblib, "hash", refuse)
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space={"alpha": [1e-3, 1e-2]}, search="grid", cv=2
+    ).fit(*iris)
+    assert len(tuner.cv_results_["params"]) == 2
