@@ -33,6 +33,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils._repr_html.estimator import _VisualBlock as VisualBlock
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _check_method_params, _num_samples
 
@@ -43,6 +44,7 @@ __all__ = [
     "HasMethods",
     "Interval",
     "StrOptions",
+    "VisualBlock",
     "_fit_context",
     "_routing_enabled",
     "fit_and_score",

@@ -34,7 +34,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    VisualBlock,
+    _fit_context,
+    _routing_enabled,
+)
 from ._engine import AsynchronousHalving, EngineSettings
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
@@ -691,6 +698,19 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 splitter=check_cv(self.cv),
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
             )
+        )
+
+    def _sk_visual_block_(self):
+        # As GridSearchCV's: a fitted tuner shows the model it became.
+        if hasattr(self, "best_estimator_"):
+            key, estimator = "best_estimator_", self.best_estimator_
+        else:
+            key, estimator = "estimator", self._template_estimator()
+        return VisualBlock(
+            "parallel",
+            [estimator],
+            names=[f"{key}: {type(estimator).__name__}"],
+            name_details=[str(estimator)],
         )
 
     def __sklearn_tags__(self):

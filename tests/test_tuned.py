@@ -667,3 +667,23 @@ def test_values_the_estimator_refuses_fail_before_any_fit(iris, space, match, se
     with pytest.raises(ValueError, match=match):
         tuner.fit(*iris)
     assert not hasattr(tuner, "search_")
+
+
+def test_html_repr_shows_the_winner_as_grid_search_cv_does(iris, fast_mlp):
+    """Check that a fitted tuner displays best_estimator_, an unfitted its template."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.utils import estimator_html_repr
+
+    X, y = iris
+    space = {"alpha": [1e-3, 3.0]}
+    tuner = TunedMLPClassifier(fast_mlp, param_space=space, search="grid", cv=2)
+    assert "estimator: MLPClassifier" in estimator_html_repr(tuner)
+    assert "estimator: DropoutMLPClassifier" in estimator_html_repr(
+        TunedMLPClassifier()
+    )
+    tuner.fit(X, y)
+    reference = GridSearchCV(fast_mlp, space, cv=2).fit(X, y)
+    shown = estimator_html_repr(tuner)
+    assert "best_estimator_: MLPClassifier" in shown
+    assert "best_estimator_: MLPClassifier" in estimator_html_repr(reference)
+    assert f"alpha={tuner.best_params_['alpha']}" in shown
