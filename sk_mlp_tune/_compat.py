@@ -50,6 +50,7 @@ __all__ = [
     "fit_and_score",
     "fit_search",
     "import_optional",
+    "scorer_accepts_sample_weight",
     "validate_parameter_constraints",
 ]
 
@@ -230,6 +231,13 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
         search.best_score_ = results["mean_test_score"][search.best_index_]
     return stop
+
+
+def scorer_accepts_sample_weight(scorer):
+    """Tell whether ``scorer`` takes ``sample_weight``, as ``BaseSearchCV`` asks."""
+    if hasattr(scorer, "_accept_sample_weight"):
+        return scorer._accept_sample_weight()
+    return "sample_weight" in inspect.signature(scorer).parameters
 
 
 def import_optional(module, *, extra, needed_by):

@@ -41,6 +41,7 @@ from ._compat import (
     VisualBlock,
     _fit_context,
     _routing_enabled,
+    scorer_accepts_sample_weight,
 )
 from ._engine import AsynchronousHalving, EngineSettings
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
@@ -497,7 +498,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             _check_sample_weight_supported(template, fit_params)
             fit_params = dict(fit_params)
             groups = fit_params.pop("groups", None)
+            # As GridSearchCV since scikit-learn 1.9: weights that shape the
+            # fits weight the scores too, where the scorer takes them.
             score_params = {}
+            if fit_params.get("sample_weight") is not None and (
+                scorer_accepts_sample_weight(scorer)
+            ):
+                score_params["sample_weight"] = fit_params["sample_weight"]
         folds = list(cv.split(X, y, groups))
         current = template.get_params(deep=True)
         first = {name: current[name] for name in subspaces[0]}

@@ -183,6 +183,32 @@ def test_asha_takes_sample_weight(digits):
     )
 
 
+def test_asha_weights_the_scores_as_grid_search_cv(digits):
+    """Check the first rung's weighted fold scores against GridSearchCV's.
+
+    Candidate 0 is the estimator's own settings and its first rung a fresh
+    fit for that rung's epochs: GridSearchCV over those epochs, with the
+    same weights, must score the same folds the same.
+    """
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = digits
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    mlp = DropoutMLPClassifier(max_iter=27, random_state=0)
+    tuner = _asha(estimator=mlp, n_iter=3).fit(X, y, sample_weight=weights)
+    first_rung = tuner.search_.rungs_[0]
+    reference = GridSearchCV(mlp, {"max_iter": [first_rung]}, cv=3).fit(
+        X, y, sample_weight=weights
+    )
+    row = 0  # candidate 0, rung 0
+    assert tuner.cv_results_["iter"][row] == 0
+    for fold in range(3):
+        key = f"split{fold}_test_score"
+        assert tuner.cv_results_[key][row] == pytest.approx(
+            reference.cv_results_[key][0]
+        )
+
+
 def test_asha_stops_at_max_time(digits):
     """Check that no task starts after the budget, and the reason is kept."""
     tuner = _asha(n_iter=50, max_time=1e-9).fit(*digits)

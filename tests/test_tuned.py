@@ -3,13 +3,14 @@
 import copy
 import numbers
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -687,3 +688,42 @@ def test_html_repr_shows_the_winner_as_grid_search_cv_does(iris, fast_mlp):
     assert "best_estimator_: MLPClassifier" in shown
     assert "best_estimator_: MLPClassifier" in estimator_html_repr(reference)
     assert f"alpha={tuner.best_params_['alpha']}" in shown
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_sample_weight_weights_the_scores_as_grid_search_cv(iris, fast_mlp, routing):
+    """Check the weighted fold scores against GridSearchCV's, routing off and on.
+
+    Since scikit-learn 1.9 a search passes sample_weight to its scorer when
+    routing is off and the scorer takes it; with routing on, where the
+    scorer requests it.
+    """
+    import sklearn
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = iris
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    space = {"alpha": [1e-3, 1.0]}
+    with sklearn.config_context(enable_metadata_routing=routing):
+        mlp, scoring = clone(fast_mlp), "accuracy"
+        if routing:
+            mlp.set_fit_request(sample_weight=True)
+            scoring = get_scorer("accuracy").set_score_request(sample_weight=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning about unweighted scores
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            tuner = TunedMLPClassifier(
+                mlp, param_space=space, search="grid", scoring=scoring, cv=3
+            ).fit(X, y, sample_weight=weights)
+        reference = GridSearchCV(mlp, space, scoring=scoring, cv=3).fit(
+            X, y, sample_weight=weights
+        )
+    for fold in range(3):
+        key = f"split{fold}_test_score"
+        np.testing.assert_allclose(tuner.cv_results_[key], reference.cv_results_[key])
+    # And the scores are weighted: unweighted ones differ.
+    unweighted = GridSearchCV(fast_mlp, space, cv=3).fit(X, y)
+    assert not np.allclose(
+        tuner.cv_results_["mean_test_score"], unweighted.cv_results_["mean_test_score"]
+    )
