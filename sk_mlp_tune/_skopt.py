@@ -41,14 +41,15 @@ def _decode(params):
 class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
     """scikit-optimize's ``BayesSearchCV`` that also searches tuple categories.
 
-    Identical to its parent but for three hooks: its fold fits run on the
+    Identical to its parent but for four hooks: its fold fits run on the
     package's engine (``_EngineSearchMixin.fit`` comes after the parent's
     ``fit`` and before ``BaseSearchCV.fit``); ``_run_search`` unwraps the
     :class:`_Encoded` values of each candidate before evaluating it, and
     tells the optimizer the worst score so far for a candidate whose fits
-    failed, where the parent would tell it NaN and fail; and
-    ``_make_optimizer`` tells each new optimizer the ``prior_results`` of an
-    earlier search over the same sub-space, to continue it.
+    failed, where the parent would tell it NaN and fail; ``_step`` starts
+    no step once the time budget is spent; and ``_make_optimizer`` tells
+    each new optimizer the ``prior_results`` of an earlier search over the
+    same sub-space, to continue it.
     """
 
     prior_results = ()
@@ -71,6 +72,18 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
                 if optimizer.Xi
             )
             raise
+
+    def _step(self, *args, **kwargs):
+        # The budget is checked before the optimizer's ask too, which takes
+        # seconds with many results: no step starts once it is spent.
+        monitor = self.monitor
+        if (
+            monitor is not None
+            and monitor.n_evaluated
+            and not monitor.may_start_candidate(monitor.n_evaluated)
+        ):
+            raise SearchStopped
+        return super()._step(*args, **kwargs)
 
     def _make_optimizer(self, params_space):
         optimizer = super()._make_optimizer(params_space)
