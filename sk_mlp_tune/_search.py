@@ -237,8 +237,10 @@ def build_search(
         Values per range for grid search.
     n_points : int
         Candidates proposed per Bayesian step.
-    resource : {"max_iter", "n_samples"}
-        What successive halving grows from rung to rung.
+    resource : str
+        What successive halving grows from rung to rung: ``"n_samples"``, or
+        the name of the epochs parameter (``"max_iter"``, or
+        ``"mlp__max_iter"`` for a pipeline).
     random_state : int or None
         Seed of the candidate sampling; grid search has none.
     **search_params
@@ -267,8 +269,8 @@ def build_search(
         # The rungs run up to the estimator's own max_iter (or all samples);
         # "exhaust" sizes the first rung so that the last one reaches it.
         halving_params = {"min_resources": "exhaust"}
-        if resource == "max_iter":
-            halving_params["max_resources"] = estimator.get_params()["max_iter"]
+        if resource != "n_samples":  # the epochs: "max_iter", "mlp__max_iter"
+            halving_params["max_resources"] = estimator.get_params()[resource]
         # Halving dispatches one rung at a time and takes no pre_dispatch.
         search_params.pop("pre_dispatch")
         return MonitoredHalvingRandomSearchCV(

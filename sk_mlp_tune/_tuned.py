@@ -24,7 +24,8 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import ParameterGrid, check_cv
-from sklearn.utils import check_random_state, get_tags
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -32,7 +33,7 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._compat import (
     HasMethods,
@@ -266,7 +267,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_iter=self.n_iter,
             n_grid_points=self.n_grid_points,
             n_points=n_points,
-            resource=self.resource,
+            # The epochs of a pipeline are its final step's: "mlp__max_iter".
+            resource=(
+                _epochs_name(template) if self.resource == "max_iter" else "n_samples"
+            ),
             random_state=search_seed,
             scoring=self.scoring,
             cv=self.cv,
@@ -343,7 +347,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             epochs_parameter(self._template_estimator())
         if self.search == "halving" and self.resource == "max_iter":
             template = self._template_estimator()
-            if "max_iter" not in template.get_params():
+            if "max_iter" not in _final_step(template).get_params():
                 raise ValueError(
                     f"search='halving' with resource='max_iter' grows the "
                     f"estimator's max_iter, which {type(template).__name__} does not "
@@ -443,6 +447,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.search_ = search
         self.scorer_ = search.scorer_
         self._collect_results(search, previous)
+        self._features_seen_by_best_estimator()
 
         top_rung = self._top_rung(search)
         n_stopped = sum(
@@ -461,7 +466,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             previous.n_max_iter_reached if previous is not None else 0
         )
         if n_stopped:
-            max_iter = top_rung or search.estimator.get_params().get("max_iter")
+            max_iter = top_rung or _final_step(search.estimator).max_iter
             self._warn_unconverged(n_stopped, n_fits, max_iter)
         self.stop_reason_ = search.stop_reason_
         if self.stop_reason_ == "interrupted":
@@ -561,6 +566,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.search_ = search
         self.scorer_ = scorer
         self._collect_results(search, None)
+        self._features_seen_by_best_estimator()
         n_stopped = search.n_fits_at_max_iter_
         n_fits = search.n_candidates_[-1] * search.n_splits_
         if self.refit:
@@ -642,7 +648,30 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             raise AttributeError(_refit_needed_message(self, what))
         return self.best_estimator_
 
+    def _features_seen_by_best_estimator(self):
+        # As BaseSearchCV: what a pipeline saw is what its refitted model saw.
+        if self._checks_input_itself() or not self.refit:
+            return
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.best_estimator_, name):
+                setattr(self, name, getattr(self.best_estimator_, name))
+
+    def _checks_input_itself(self):
+        """Tell whether the tuner validates ``X`` itself, or leaves it to the estimator.
+
+        An MLP takes numbers only, and the tuner checks them before any fit,
+        with messages that name the problem. Anything else, a pipeline that
+        one-hot encodes text or resamples, say, takes ``X`` as it comes:
+        the tuner checks only what the search needs, as ``GridSearchCV``.
+        """
+        template = (
+            self.estimator if self.estimator is not None else self._default_estimator()
+        )
+        return isinstance(template, MLPClassifier | MLPRegressor)
+
     def _validate_X(self, X):
+        if not self._checks_input_itself():
+            return X
         return validate_data(self, X, accept_sparse=("csr", "csc"), reset=False)
 
     @available_if(_best_estimator_has("predict"))
@@ -725,7 +754,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         template = (
             self.estimator if self.estimator is not None else self._default_estimator()
         )
-        tags.input_tags.sparse = get_tags(template).input_tags.sparse
+        template_tags = get_tags(template).input_tags
+        for name in ("sparse", "allow_nan", "string", "categorical"):
+            setattr(tags.input_tags, name, getattr(template_tags, name))
         return tags
 
     coefs_ = _best_estimator_attribute("coefs_")
@@ -744,6 +775,22 @@ def _is_fitted_state(name):
     # Fitted attributes end with "_" (scikit-learn's convention); the
     # warm-start record is fitted state too.
     return (name.endswith("_") and not name.startswith("__")) or name == "_warm_state"
+
+
+def _final_step(estimator):
+    """Return the last step of a pipeline (of pipelines), or the estimator."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def _epochs_name(estimator):
+    """Return ``max_iter`` as a parameter name of ``estimator``: ``mlp__max_iter``."""
+    prefix = ""
+    while hasattr(estimator, "steps"):
+        step, estimator = estimator.steps[-1]
+        prefix += f"{step}__"
+    return prefix + "max_iter"
 
 
 def epochs_parameter(estimator):
@@ -1131,7 +1178,10 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         return DropoutMLPClassifier(**_DEFAULT_MLP_SETTINGS)
 
     def _validate_training_data(self, X, y):
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"))
+        if self._checks_input_itself():
+            X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"))
+        else:
+            X, y = indexable(X, y)
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
         if len(self.classes_) < 2:
@@ -1252,7 +1302,13 @@ class TunedMLPRegressor(RegressorMixin, _BaseTunedMLP):
         return DropoutMLPRegressor(**_DEFAULT_MLP_SETTINGS)
 
     def _validate_training_data(self, X, y):
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), y_numeric=True)
+        if self._checks_input_itself():
+            X, y = validate_data(
+                self, X, y, accept_sparse=("csr", "csc"), y_numeric=True
+            )
+        else:
+            X, y = indexable(X, y)
+            y = check_array(y, ensure_2d=False, dtype="numeric")
         # y_numeric converts object arrays only; strings would fail in every fit.
         if y.dtype.kind not in "biuf":
             raise ValueError(

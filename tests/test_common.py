@@ -28,7 +28,12 @@ def _fast_tuner(tuner, mlp, search):
             (TunedMLPClassifier, MLPClassifier),
             (TunedMLPRegressor, MLPRegressor),
         )
-        for search in ("grid", "random", "bayes", "asha")
+        for search in ("grid", "random", "bayes", "halving", "asha")
+    ]
+    # The defaults themselves: halving over the default dropout MLP and space.
+    + [
+        TunedMLPClassifier(n_iter=3, cv=2, random_state=0),
+        TunedMLPRegressor(n_iter=3, cv=2, random_state=0),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -80,6 +80,13 @@ def test_dask_backend_with_scattered_data(digits, client):
         random_state=0,
     )
     local = tuner.fit(X, y).cv_results_["mean_test_score"]
-    with parallel_config(backend="dask", scatter=[X, y]):
+    with (
+        distributed.get_task_stream(client) as tasks,
+        parallel_config(backend="dask", scatter=[X, y]),
+    ):
         remote = tuner.fit(X, y).cv_results_["mean_test_score"]
     np.testing.assert_allclose(remote, local)
+    # The fits ran on the cluster, on both workers, 2 candidates x 2 folds.
+    fits = [t for t in tasks.data if "fit_and_score_fold" in t["key"]]
+    assert len(fits) == 4
+    assert len({task["worker"] for task in fits}) == 2

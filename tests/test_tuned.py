@@ -727,3 +727,101 @@ def test_sample_weight_weights_the_scores_as_grid_search_cv(iris, fast_mlp, rout
     assert not np.allclose(
         tuner.cv_results_["mean_test_score"], unweighted.cv_results_["mean_test_score"]
     )
+
+
+def _colour_frame():
+    """Iris as a DataFrame with a text column that only a pipeline can use."""
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    y = frame.pop("target")
+    frame["colour"] = np.where(y == 2, "blue", np.where(y == 1, "red", "green"))
+    frame.loc[::7, "colour"] = "grey"
+    return frame, y
+
+
+def _encoding_pipeline(max_iter=40):
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    prep = ColumnTransformer(
+        [
+            ("numbers", StandardScaler(), make_column_selector(dtype_include="number")),
+            ("text", OneHotEncoder(), ["colour"]),
+        ]
+    )
+    return Pipeline(
+        [
+            ("prep", prep),
+            (
+                "mlp",
+                MLPClassifier(
+                    hidden_layer_sizes=(8,), max_iter=max_iter, random_state=0
+                ),
+            ),
+        ]
+    )
+
+
+@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving", "asha"])
+def test_any_pipeline_as_estimator(search):
+    """Check a pipeline that encodes a text column, as GridSearchCV takes it.
+
+    The tuner used to validate X itself, turning the text into floats
+    ("could not convert string to float: 'blue'"); halving refused a
+    pipeline outright.
+    """
+    X, y = _colour_frame()
+    tuner = TunedMLPClassifier(
+        _encoding_pipeline(),
+        param_space={"mlp__alpha": [1e-4, 1e-2, 1.0]},
+        search=search,
+        n_iter=3,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert tuner.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(tuner.feature_names_in_, X.columns)
+    np.testing.assert_array_equal(tuner.classes_, [0, 1, 2])
+    assert tuner.predict(X).shape == y.shape
+    assert tuner.predict_proba(X.iloc[:5]).shape == (5, 3)
+    if search in ("halving", "asha"):
+        # The rungs grow the final step's epochs, up to its max_iter.
+        assert max(tuner.cv_results_["n_resources"]) <= 40
+        assert tuner.best_estimator_[-1].max_iter == max(
+            tuner.cv_results_["n_resources"][tuner.best_index_], 1
+        )
+
+
+def test_pipeline_results_equal_grid_search_cv():
+    """Check the pipeline's fold scores against GridSearchCV's."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _colour_frame()
+    space = {"mlp__alpha": [1e-4, 1.0]}
+    tuner = TunedMLPClassifier(
+        _encoding_pipeline(), param_space=space, search="grid", cv=3
+    ).fit(X, y)
+    reference = GridSearchCV(_encoding_pipeline(), space, cv=3).fit(X, y)
+    for key in ("split0_test_score", "split2_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(
+            tuner.cv_results_[key], reference.cv_results_[key]
+        )
+    np.testing.assert_array_equal(tuner.predict(X), reference.predict(X))
+
+
+def test_convergence_summary_names_the_pipeline_max_iter():
+    """Check that the summary reads max_iter from the pipeline's final step."""
+    X, y = _colour_frame()
+    tuner = TunedMLPClassifier(
+        _encoding_pipeline(max_iter=3),
+        param_space={"mlp__alpha": [1e-4, 1e-2]},
+        search="grid",
+        cv=2,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    (summary,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert "stopped at max_iter=3 " in str(summary.message)
