@@ -51,6 +51,7 @@ __all__ = [
     "fit_search",
     "import_optional",
     "scorer_accepts_sample_weight",
+    "search_scorers",
     "validate_parameter_constraints",
 ]
 
@@ -231,6 +232,30 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
         search.best_score_ = results["mean_test_score"][search.best_index_]
     return stop
+
+
+def search_scorers(estimator, scoring, refit, error_score):
+    """Return the scorer and the metric to rank by, as ``BaseSearchCV`` makes them.
+
+    One metric (a name, a callable or None) gives a scorer and ``"score"``;
+    several (a list, tuple or dict) give scikit-learn's multi-metric scorer
+    and ``refit``, which must then name one of them (or be False or a
+    callable, which ranks by no metric of its own: None is returned).
+    """
+    from sklearn.metrics import check_scoring
+    from sklearn.metrics._scorer import _check_multimetric_scoring, _MultimetricScorer
+
+    if callable(scoring) or scoring is None or isinstance(scoring, str):
+        return check_scoring(estimator, scoring), "score"
+    scorers = _check_multimetric_scoring(estimator, scoring)
+    if refit is not False and not callable(refit) and refit not in scorers:
+        raise ValueError(
+            f"With several metrics in scoring ({sorted(scorers)}), refit must name "
+            f"the one that picks the best candidate, or be False or a callable; "
+            f"got refit={refit!r}."
+        )
+    multimetric = _MultimetricScorer(scorers=scorers, raise_exc=error_score == "raise")
+    return multimetric, refit if isinstance(refit, str) else None
 
 
 def scorer_accepts_sample_weight(scorer):

@@ -100,14 +100,17 @@ class FoldTask:
 class FoldResult:
     """Everything a fold task hands back.
 
-    ``model`` is the fitted fold model, to continue from at the next rung;
-    ``n_epochs`` the epochs it has trained in all, fewer than the rung's
-    when it stopped by its tolerance.
+    ``test_scores`` and ``train_scores`` map each metric's name to its
+    score (``{"score": ...}`` for one metric); ``test_score`` is the score
+    of the metric the search ranks by. ``model`` is the fitted fold model,
+    to continue from at the next rung; ``n_epochs`` the epochs it has
+    trained in all, fewer than the rung's when it stopped by its tolerance.
     """
 
     task: FoldTask
     test_score: float
-    train_score: float
+    test_scores: dict
+    train_scores: dict
     fit_time: float
     score_time: float
     n_epochs: int
@@ -136,7 +139,8 @@ def run_fold_task(task, model, template, X, y, fold, context):
     fold : tuple of ndarray
         The (train, test) indices of the task's fold.
     context : dict
-        ``scorer``, ``resource`` (the epochs parameter, e.g.
+        ``scorer``, ``refit_metric`` (the metric ranked by, ``"score"``
+        for one), ``resource`` (the epochs parameter, e.g.
         ``"mlp__max_iter"``), ``fit_params``, ``score_params``,
         ``return_train_score`` and ``error_score``.
 
@@ -168,16 +172,25 @@ def run_fold_task(task, model, template, X, y, fold, context):
             error_score=context["error_score"],
         )
     failed = out["fit_error"] is not None
+    test_scores = _named_scores(out["test_scores"])
     return FoldResult(
         task=task,
-        test_score=float(out["test_scores"]),
-        train_score=float(out.get("train_scores", np.nan)),
+        test_score=test_scores[context["refit_metric"]],
+        test_scores=test_scores,
+        train_scores=_named_scores(out.get("train_scores", np.nan)),
         fit_time=float(out["fit_time"]),
         score_time=float(out["score_time"]),
         n_epochs=0 if failed else _epochs_trained(out["estimator"]),
         error=out["fit_error"],
         model=None if failed else out["estimator"],
     )
+
+
+def _named_scores(scores):
+    """Return ``{metric: score}``: one metric's score is named "score"."""
+    if isinstance(scores, dict):
+        return {name: float(value) for name, value in scores.items()}
+    return {"score": float(scores)}
 
 
 @contextlib.contextmanager
@@ -605,7 +618,7 @@ class Checkpoint:
     """
 
     _HEADER = struct.Struct("<QI")  # length, crc32
-    FORMAT = 1
+    FORMAT = 2  # 2: fold results hold every metric's scores
 
     def __init__(self, path, fingerprint):
         self.path = os.fspath(path)
@@ -850,6 +863,7 @@ class EngineSettings:
     first_candidate: dict | None
     random_state: int
     scorer: object
+    refit_metric: str
     error_score: object
     return_train_score: bool
     n_jobs: object
@@ -908,6 +922,7 @@ class AsynchronousHalving:
             checkpoint.open()
         context = {
             "scorer": s.scorer,
+            "refit_metric": s.refit_metric,
             "resource": s.resource,
             "fit_params": fit_params,
             "score_params": score_params,
@@ -1072,21 +1087,26 @@ class AsynchronousHalving:
             cv[f"mean_{key}"] = values.mean(axis=1)
             cv[f"std_{key}"] = values.std(axis=1)
         sets = ["test"] + (["train"] if s.return_train_score else [])
+        metrics = list(per_row[0][0].test_scores)
         for which in sets:
-            scores = np.array(
-                [[getattr(f, f"{which}_score") for f in row] for row in per_row]
+            for metric in metrics:
+                scores = np.array(
+                    [[getattr(f, f"{which}_scores")[metric] for f in row]
+                     for row in per_row]
+                )  # fmt: skip
+                for fold in range(n_splits):
+                    cv[f"split{fold}_{which}_{metric}"] = scores[:, fold]
+                cv[f"mean_{which}_{metric}"] = scores.mean(axis=1)
+                cv[f"std_{which}_{metric}"] = scores.std(axis=1)
+        for metric in metrics:
+            cv[f"rank_test_{metric}"] = _rank_by_rung_then_score(
+                cv["iter"], cv[f"mean_test_{metric}"]
             )
-            for fold in range(n_splits):
-                cv[f"split{fold}_{which}_score"] = scores[:, fold]
-            cv[f"mean_{which}_score"] = scores.mean(axis=1)
-            cv[f"std_{which}_score"] = scores.std(axis=1)
-        cv["rank_test_score"] = _rank_by_rung_then_score(
-            cv["iter"], cv["mean_test_score"]
-        )
         self.cv_results_ = cv
-        self.best_index_ = int(np.argmin(cv["rank_test_score"]))
+        self.multimetric_ = metrics != ["score"]
+        self.best_index_ = int(np.argmin(cv[f"rank_test_{s.refit_metric}"]))
         self.best_params_ = dict(params[self.best_index_])
-        self.best_score_ = float(cv["mean_test_score"][self.best_index_])
+        self.best_score_ = float(cv[f"mean_test_{s.refit_metric}"][self.best_index_])
         self.best_epochs_ = int(cv["n_resources"][self.best_index_])
         self.n_splits_ = n_splits
         self.n_candidates_ = [

@@ -22,7 +22,7 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_random_state, get_tags, indexable
@@ -43,6 +43,7 @@ from ._compat import (
     _fit_context,
     _routing_enabled,
     scorer_accepts_sample_weight,
+    search_scorers,
 )
 from ._engine import AsynchronousHalving, EngineSettings
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
@@ -174,9 +175,16 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "resource": [StrOptions({"max_iter", "n_samples"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "warm_start": ["boolean"],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "scoring": [
+            StrOptions(set(get_scorer_names())),
+            callable,
+            list,
+            tuple,
+            dict,
+            None,
+        ],
         "cv": ["cv_object"],
-        "refit": ["boolean"],
+        "refit": ["boolean", str, callable],
         "n_jobs": [numbers.Integral, None],
         "pre_dispatch": [numbers.Integral, str],
         "verbose": ["verbose"],
@@ -320,7 +328,33 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """Validate ``X`` and ``y`` for the task; set attributes derived from them."""
         raise NotImplementedError
 
+    def _multimetric(self):
+        return isinstance(self.scoring, list | tuple | dict)
+
     def _check_search_combination(self):
+        template = self._template_estimator()
+        # Refuses a refit that names no metric, before any fit.
+        _, refit_metric = search_scorers(
+            template, self.scoring, self.refit, self.error_score
+        )
+        if self._multimetric():
+            if self.search == "halving":
+                raise ValueError(
+                    "search='halving' keeps candidates by one metric; scikit-learn's "
+                    "HalvingRandomSearchCV takes no multi-metric scoring. Use "
+                    "search='asha' (successive halving by the refit metric), "
+                    "'grid', 'random' or 'bayes', or one metric in scoring."
+                )
+            if self.search == "asha" and refit_metric is None:
+                raise ValueError(
+                    "search='asha' promotes candidates by one metric: with several "
+                    f"in scoring, refit must name it; got refit={self.refit!r}."
+                )
+            if self.warm_start:
+                raise ValueError(
+                    "warm_start=True does not continue a multi-metric search; give "
+                    "one metric in scoring, or warm_start=False."
+                )
         if self.warm_start and self.search in ("halving", "asha"):
             raise ValueError(
                 f"warm_start=True cannot continue search={self.search!r}: "
@@ -382,6 +416,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             except Interrupted:
                 # Ctrl-C before any candidate finished, or during the refit.
                 raise KeyboardInterrupt from None
+        return self  # nothing left to continue: the previous state stands
 
     @contextlib.contextmanager
     def _previous_state_kept_on_failure(self):
@@ -390,13 +425,20 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         Never a mix: ``classes_`` of the new data with the old model.
         """
         fitted = {k: v for k, v in vars(self).items() if _is_fitted_state(k)}
+        # A new fit starts clean: nothing of the last one (its best_params_
+        # after refit=False, say) outlives it, but the warm-start record.
+        for name in fitted:
+            if name != "_warm_state":
+                delattr(self, name)
         try:
             yield
-        except BaseException:
+        except BaseException as error:
             for name in [k for k in vars(self) if _is_fitted_state(k)]:
                 delattr(self, name)
             vars(self).update(fitted)
-            raise
+            if not isinstance(error, _NothingToContinue):
+                raise
+            self.search_time_ = error.search_time
 
     def _fit(self, X, y, **fit_params):
         start = time.perf_counter()
@@ -421,8 +463,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-            self.search_time_ = time.perf_counter() - start
-            return self
+            search_time = time.perf_counter() - start
+            raise _NothingToContinue(search_time)
 
         monitor = SearchMonitor(
             max_time=self.max_time,
@@ -482,7 +524,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         kept = "kept them and refitted the best" if self.refit else "kept them"
         warnings.warn(
             f"Interrupted (Ctrl-C) after {n_finished} of {n_planned} candidates had "
-            f"finished: {kept} (best CV score {self.best_score_:.4f}); "
+            f"finished: {kept} (best CV score "
+            f"{getattr(self, 'best_score_', float('nan')):.4f}); "
             "stop_reason_ is 'interrupted'. A second Ctrl-C aborts the fit.",
             UserWarning,
             stacklevel=stacklevel,
@@ -494,7 +537,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if search_seed is None:
             search_seed = int(np.random.default_rng().integers(_SEED_BOUND))
         resource = epochs_parameter(template)
-        scorer = check_scoring(template, self.scoring)
+        scorer, refit_metric = search_scorers(
+            template, self.scoring, self.refit, self.error_score
+        )
         if _routing_enabled():
             routed = process_routing(self, "fit", **fit_params)
             groups = routed.splitter.split.get("groups")
@@ -522,6 +567,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             first_candidate=first,
             random_state=search_seed,
             scorer=scorer,
+            refit_metric=refit_metric,
             error_score=self.error_score,
             return_train_score=self.return_train_score,
             n_jobs=self.n_jobs,
@@ -564,7 +610,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             search.best_estimator_ = best
             search.refit_time_ = time.perf_counter() - refit_start
         self.search_ = search
-        self.scorer_ = scorer
+        # As GridSearchCV's: a dict of scorers for several metrics.
+        self.scorer_ = getattr(scorer, "_scorers", scorer)
         self._collect_results(search, None)
         self._features_seen_by_best_estimator()
         n_stopped = search.n_fits_at_max_iter_
@@ -622,8 +669,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """Copy the search's results, merged with the previous round's if any."""
         if previous is None:
             for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
-                setattr(self, name, getattr(search, name))
+                # As GridSearchCV: several metrics and refit=False give no
+                # best_*, a callable refit no best_score_.
+                if hasattr(search, name):
+                    setattr(self, name, getattr(search, name))
+            self.multimetric_ = getattr(search, "multimetric_", False)
         else:
+            self.multimetric_ = False  # warm_start refuses several metrics
             self.cv_results_ = merge_results(previous.cv_results, search.cv_results_)
             self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
             self.best_params_ = self.cv_results_["params"][self.best_index_]
@@ -636,10 +688,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 self.best_estimator_ = source.best_estimator_
                 self.refit_time_ = source.refit_time_
         # A plain dict of plain Python values, whatever the search object keeps.
-        self.best_params_ = {
-            name: value.item() if isinstance(value, np.generic) else value
-            for name, value in self.best_params_.items()
-        }
+        if hasattr(self, "best_params_"):
+            self.best_params_ = {
+                name: value.item() if isinstance(value, np.generic) else value
+                for name, value in self.best_params_.items()
+            }
 
     def _refitted_estimator(self, what):
         """Return ``best_estimator_``, or say why ``what`` cannot be had."""
@@ -700,8 +753,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if search is None or not hasattr(search, "score"):
             # A loaded model has no search object (``io.save`` leaves it
             # behind), and the engine's has no score method; score as the
-            # searches' ``score`` does, with the scorer.
-            return self.scorer_(best, X, y, **score_params)
+            # searches' ``score`` does, with the scorer of the refit metric.
+            scorer = self.scorer_
+            if isinstance(scorer, dict):
+                scorer = scorer[self.refit]
+            return scorer(best, X, y, **score_params)
         return search.score(X, y, **score_params)
 
     def get_metadata_routing(self):
@@ -725,7 +781,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 method_mapping=MethodMapping().add(caller="fit", callee="fit"),
             )
             .add(
-                scorer=check_scoring(template, self.scoring),
+                scorer=search_scorers(
+                    template, self.scoring, self.refit, self.error_score
+                )[0],
                 method_mapping=MethodMapping()
                 .add(caller="fit", callee="score")
                 .add(caller="score", callee="score"),
@@ -769,6 +827,14 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     best_loss_ = _best_estimator_attribute("best_loss_")
     validation_scores_ = _best_estimator_attribute("validation_scores_")
     n_iter_ = _best_estimator_attribute("n_iter_")
+
+
+class _NothingToContinue(Exception):
+    """A warm-started fit found nothing new to evaluate: keep the last state."""
+
+    def __init__(self, search_time):
+        super().__init__(search_time)
+        self.search_time = search_time
 
 
 def _is_fitted_state(name):
@@ -952,20 +1018,27 @@ _SHARED_PARAMETERS = """
         (a DataFrame, a list) counts as the same. Not with
         ``search="halving"`` or ``"asha"``.
 
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, tuple, dict or None, default=None
         The metric maximised, as in
         :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means the
-        estimator's ``score`` ({default_metric}).
+        estimator's ``score`` ({default_metric}). Several metrics (a list or
+        tuple of names, or a dict of name to scorer) are all recorded in
+        ``cv_results_`` (``mean_test_<name>``, ...), and ``refit`` names the
+        one that picks the best candidate; Bayesian search and asha optimise
+        that one. Not with ``search="halving"``.
 
     cv : int, cross-validation generator or iterable, default=None
         The cross-validation splitting, as in
         :class:`~sklearn.model_selection.GridSearchCV`; ``None`` means
         {default_cv}.
 
-    refit : bool, default=True
-        Whether to refit the best candidate on the whole data. With
-        ``refit=False`` the search results are available but ``predict`` and
-        the learned weights are not.
+    refit : bool, str or callable, default=True
+        Whether to refit the best candidate on the whole data, as in
+        :class:`~sklearn.model_selection.GridSearchCV`. With several
+        metrics, the name of the one that picks it; a callable takes
+        ``cv_results_`` and returns the index of the best candidate. With
+        ``refit=False`` the search results are available but ``predict``
+        and the learned weights are not.
 
     n_jobs : int, default=None
         Number of jobs to run in parallel over candidates and folds (joblib).
@@ -1035,8 +1108,12 @@ HalvingRandomSearchCV or AsynchronousHalving
         :class:`~sklearn.model_selection.GridSearchCV`; ``pd.DataFrame`` of
         it is a table.
 
-    scorer_ : callable
-        The scorer used to pick the best candidate.
+    scorer_ : callable or dict
+        The scorer used to pick the best candidate; with several metrics, a
+        dict of them by name.
+
+    multimetric_ : bool
+        Whether several metrics were scored.
 
     n_splits_ : int
         Number of cross-validation splits.

@@ -825,3 +825,86 @@ def test_convergence_summary_names_the_pipeline_max_iter():
         tuner.fit(X, y)
     (summary,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert "stopped at max_iter=3 " in str(summary.message)
+
+
+MULTI = {"accuracy": "accuracy", "f1": "f1_macro"}
+
+
+def test_multimetric_grid_equals_grid_search_cv(iris, fast_mlp):
+    """Check several metrics and refit by name against GridSearchCV."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = iris
+    space = {"alpha": [1e-4, 1e-1, 10.0]}
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space=space, search="grid", scoring=MULTI, refit="f1", cv=3
+    ).fit(X, y)
+    reference = GridSearchCV(fast_mlp, space, scoring=MULTI, refit="f1", cv=3).fit(X, y)
+    assert tuner.multimetric_
+    for key in reference.cv_results_:
+        if "time" not in key:
+            np.testing.assert_array_equal(
+                tuner.cv_results_[key], reference.cv_results_[key], err_msg=key
+            )
+    assert tuner.best_index_ == reference.best_index_
+    assert tuner.best_score_ == reference.best_score_
+    assert tuner.best_params_ == reference.best_params_
+    assert set(tuner.scorer_) == {"accuracy", "f1"}
+    assert tuner.score(X, y) == pytest.approx(reference.score(X, y))
+
+
+@pytest.mark.parametrize("search", ["random", "bayes", "asha"])
+def test_multimetric_ranks_by_the_refit_metric(iris, fast_mlp, search):
+    """Check that best_* follow refit, for every strategy that takes metrics."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0),
+        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
+        search=search,
+        n_iter=4,
+        scoring=["accuracy", "balanced_accuracy"],
+        refit="balanced_accuracy",
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    results = tuner.cv_results_
+    assert {"mean_test_accuracy", "mean_test_balanced_accuracy"} <= set(results)
+    assert tuner.best_index_ == int(np.argmin(results["rank_test_balanced_accuracy"]))
+    assert (
+        tuner.best_score_ == results["mean_test_balanced_accuracy"][tuner.best_index_]
+    )
+    if search != "asha":  # asha ranks the highest rung first
+        assert tuner.best_score_ == np.max(results["mean_test_balanced_accuracy"])
+
+
+def test_multimetric_with_a_callable_refit_or_none(iris, fast_mlp):
+    """Check refit=callable and refit=False, as GridSearchCV has them."""
+    X, y = iris
+    space = {"alpha": [1e-4, 1.0]}
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space=space, search="grid", scoring=MULTI, cv=2
+    )
+    tuner.set_params(refit=lambda results: 1).fit(X, y)
+    assert tuner.best_index_ == 1
+    assert not hasattr(tuner, "best_score_")
+    assert tuner.predict(X).shape == y.shape
+    tuner.set_params(refit=False).fit(X, y)
+    assert "mean_test_f1" in tuner.cv_results_
+    assert not hasattr(tuner, "best_params_")
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"refit": "recall"}, r"refit must name .* got refit='recall'"),
+        ({"refit": True}, r"refit must name"),
+        ({"search": "halving", "refit": "f1"}, "takes no multi-metric scoring"),
+        ({"search": "asha", "refit": False}, "asha' promotes candidates by one metric"),
+    ],
+)
+def test_multimetric_settings_refused_before_any_fit(iris, params, match):
+    """Check that what cannot work with several metrics is said up front."""
+    tuner = TunedMLPClassifier(scoring=MULTI, **{"search": "grid", **params})
+    with pytest.raises(ValueError, match=match):
+        tuner.fit(*iris)
+    assert not hasattr(tuner, "cv_results_")
