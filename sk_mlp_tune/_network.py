@@ -170,7 +170,12 @@ class _DropoutMLPMixin:
         # Decided before the parent's _fit, which reseeds _random_state.
         self._continuation = (
             self._random_state
-            if not incremental and self._can_continue(sizes)
+            if not incremental
+            and self._can_continue(sizes)
+            # Other data (another length) start a new sample order: the
+            # parent's warm start, from the previous weights.
+            and len(self._sample_order)
+            == (X.shape[0] if hasattr(X, "shape") else len(X))
             else None
         )
         # The parent reads hidden_layer_sizes inside _fit; lend it the resolved
@@ -622,6 +627,17 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
     loss : {"squared_error", "poisson"}, default="squared_error"
         The loss minimised.
 
+    normalize_y : bool, default=False
+        Whether to learn the target standardised (its mean removed, scaled
+        to unit variance, per output, with the statistics of the first
+        fit's ``y``), as :class:`~sklearn.gaussian_process.GaussianProcessRegressor`
+        does; predictions are in the target's own units, ``loss_`` and
+        ``loss_curve_`` in standardised ones. An MLP learns poorly from a
+        target of large mean or scale (diabetes progression, around 150),
+        and :class:`TunedMLPRegressor` turns this on for its default
+        network. The same as ``TransformedTargetRegressor(...,
+        transformer=StandardScaler())``, without renaming the parameters.
+
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose : as in MLPRegressor
         See :class:`~sklearn.neural_network.MLPRegressor`.
@@ -634,6 +650,10 @@ beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as in MLPRegressor
     ----------
     hidden_layer_sizes_ : tuple of int
         The hidden layer sizes the network was built with.
+
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        With ``normalize_y=True``, the mean and standard deviation the
+        target was standardised with.
 
     loss_, best_loss_, loss_curve_, validation_scores_, \
 best_validation_score_, t_, coefs_, intercepts_, n_features_in_, \
@@ -671,6 +691,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
     _parameter_constraints: ClassVar[dict] = {
         **MLPRegressor._parameter_constraints,
         **_DROPOUT_CONSTRAINTS,
+        "normalize_y": ["boolean"],
     }
 
     def __init__(
@@ -704,6 +725,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        normalize_y=False,
     ):
         super().__init__(
             loss=loss,
@@ -735,6 +757,51 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         self.n_hidden_layers = n_hidden_layers
         self.n_neurons = n_neurons
         self.layer_shape = layer_shape
+        self.normalize_y = normalize_y
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        if not self.normalize_y:
+            for name in ("y_mean_", "y_scale_"):
+                vars(self).pop(name, None)
+            return super()._fit(
+                X, y, sample_weight=sample_weight, incremental=incremental
+            )
+        y = np.asarray(y, dtype=float)
+        continuing = incremental or (self.warm_start and hasattr(self, "coefs_"))
+        if not (continuing and hasattr(self, "y_mean_")):
+            # The first fit's statistics stay: a continued fit learns the
+            # same standardised target.
+            flat = y.reshape(len(y), -1)
+            self.y_mean_ = flat.mean(axis=0)
+            scale = flat.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        scaled = (y.reshape(len(y), -1) - self.y_mean_) / self.y_scale_
+        return super()._fit(
+            X,
+            scaled.reshape(y.shape),
+            sample_weight=sample_weight,
+            incremental=incremental,
+        )
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model, in the target's units.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, n_outputs)
+            The predicted values.
+        """
+        predicted = super().predict(X)
+        if not self.normalize_y:
+            return predicted
+        shape = predicted.shape
+        restored = predicted.reshape(len(predicted), -1) * self.y_scale_ + self.y_mean_
+        return restored.reshape(shape)
 
 
 def check_architecture_space(estimator, subspaces):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from sklearn.base import is_regressor
 
 from ._compat import validate_parameter_constraints
 
@@ -385,6 +386,10 @@ def default_param_space(search="halving", estimator=None):
     and the activation, with funnel-shaped layers and the estimator's
     ``alpha`` and batch size: 32 candidates.
 
+    For a regressor, the activation may also be ``"identity"`` (except in
+    the grid): identity layers make a linear model with an L2 penalty, which
+    small, nearly linear regression problems need.
+
     For an estimator without dropout and the architecture shorthands, such as
     scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, the
     architecture is instead a choice among eight ``hidden_layer_sizes``
@@ -428,4 +433,10 @@ def default_param_space(search="halving", estimator=None):
     else:
         space = _PLAIN_MLP_SPACE if plain else _DEFAULT_SPACE
     # Copies, so that editing the result cannot change the defaults.
-    return {name: list(v) if isinstance(v, list) else v for name, v in space.items()}
+    space = {name: list(v) if isinstance(v, list) else v for name, v in space.items()}
+    if search != "grid" and estimator is not None and is_regressor(estimator):
+        # Identity layers make a linear model with an L2 penalty: what small,
+        # nearly linear regression problems need (diabetes, in
+        # benchmarks/bench_regressor.py).
+        space["activation"] = [*space["activation"], "identity"]
+    return space
