@@ -627,6 +627,14 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
     loss : {"squared_error", "poisson"}, default="squared_error"
         The loss minimised.
 
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose : as in MLPRegressor
+        See :class:`~sklearn.neural_network.MLPRegressor`.
+    {warm_start}
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as in MLPRegressor
+        See :class:`~sklearn.neural_network.MLPRegressor`.
+
     normalize_y : bool, default=False
         Whether to learn the target standardised (its mean removed, scaled
         to unit variance, per output, with the statistics of the first
@@ -637,14 +645,6 @@ class DropoutMLPRegressor(_DropoutMLPMixin, MLPRegressor):
         and :class:`TunedMLPRegressor` turns this on for its default
         network. The same as ``TransformedTargetRegressor(...,
         transformer=StandardScaler())``, without renaming the parameters.
-
-    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, random_state, tol, verbose : as in MLPRegressor
-        See :class:`~sklearn.neural_network.MLPRegressor`.
-    {warm_start}
-    momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as in MLPRegressor
-        See :class:`~sklearn.neural_network.MLPRegressor`.
 
     Attributes
     ----------

@@ -125,10 +125,20 @@ def plot_search_history(model, ax=None):
     )
     best_so_far = np.fmax.accumulate(np.where(np.isnan(means), -np.inf, means))
     ax.step(order, best_so_far, where="post", color="tab:red", label="best so far")
+    if hasattr(tuner, "best_index_"):
+        chosen = tuner.best_index_
+        ax.plot(
+            order[chosen], means[chosen], "*", color="tab:green", markersize=12,
+            label="chosen (refitted)", zorder=3,
+        )  # fmt: skip
     ax.set_xlabel("candidate, in evaluation order")
     ax.set_ylabel("CV score")
     ax.set_title("Search history")
-    ax.legend(loc="lower right")
+    # Below the axes, where it can cover no point.
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False,
+        fontsize="small",
+    )  # fmt: skip
     return figure
 
 

@@ -26,6 +26,8 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em;
        color: #222; line-height: 1.4; }
 h1, h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 table { border-collapse: collapse; margin: .5em 0 1em; }
+.wide { overflow-x: auto; max-width: 100%; }
+tr.chosen td { background: #e8f5e9; font-weight: 600; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
@@ -136,17 +138,27 @@ def _escape(value):
     return html.escape(str(value))
 
 
-def _table(header, rows, text_columns=(0,)):
+def _table(header, rows, text_columns=(0,), marked=()):
+    """Return an HTML table that scrolls within the page when it is too wide.
+
+    ``marked`` holds the indices of rows to highlight.
+    """
+
     def cell(tag, index, value):
         css = ' class="text"' if index in text_columns else ""
         return f"<{tag}{css}>{_escape(value)}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(header))
     body = "".join(
-        "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
-        for row in rows
+        ('<tr class="chosen">' if number in marked else "<tr>")
+        + "".join(cell("td", i, v) for i, v in enumerate(row))
+        + "</tr>"
+        for number, row in enumerate(rows)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _format(value):
@@ -156,11 +168,18 @@ def _format(value):
 
 
 def _summary_section(tuner, data_shape):
+    results = tuner.cv_results_
+    n_rows = len(results["params"])
+    n_candidates = _n_candidates(tuner)
+    evaluated = str(n_candidates)
+    if n_rows != n_candidates:  # halving and asha score a candidate per rung
+        n_rungs = len(np.unique(results["iter"]))
+        evaluated += f" ({n_rows} evaluations over {n_rungs} rungs)"
     rows = [
         ("search", tuner.search),
-        ("candidates evaluated", len(tuner.cv_results_["params"])),
+        ("candidates evaluated", evaluated),
         ("cross-validation folds", tuner.n_splits_),
-        ("best CV score", f"{tuner.best_score_:.4f}"),
+        ("best CV score (the chosen model's)", f"{tuner.best_score_:.4f}"),
     ]
     if data_shape is not None:
         rows.append(
@@ -194,13 +213,29 @@ def _best_params_section(tuner):
     )
 
 
+def _n_candidates(tuner):
+    """Distinct candidates: halving and asha have a row per candidate per rung."""
+    search = getattr(tuner, "search_", None)
+    if "iter" in tuner.cv_results_ and getattr(search, "n_candidates_", None):
+        return int(search.n_candidates_[0])
+    return len(tuner.cv_results_["params"])
+
+
 def _top_candidates_section(tuner, n_top=10):
     results = tuner.cv_results_
-    order = np.argsort(results["rank_test_score"], kind="stable")[:n_top]
+    chosen = tuner.best_index_
+    # The chosen model first; then by rung reached, highest first (a score
+    # at few epochs is not comparable with one at many), then by rank.
+    rungs = np.asarray(results.get("iter", np.zeros(len(results["params"]))))
+    ranked = np.lexsort((results["rank_test_score"], -rungs))
+    order = [chosen, *(i for i in ranked if i != chosen)][:n_top]
     names = sorted({name for params in results["params"] for name in params})
+    with_rungs = "n_resources" in results
     rows = [
         (
+            "chosen" if i == chosen else "",
             int(results["rank_test_score"][i]),
+            *((results["n_resources"][i],) if with_rungs else ()),
             f"{results['mean_test_score'][i]:.4f}",
             f"{results['std_test_score'][i]:.4f}",
             f"{results['mean_fit_time'][i]:.2f}",
@@ -208,9 +243,23 @@ def _top_candidates_section(tuner, n_top=10):
         )
         for i in order
     ]
-    header = ("rank", "mean CV score", "sd", "fit time (s)", *names)
-    return f"<h2>Top {len(order)} candidates</h2>" + _table(
-        header, rows, text_columns=()
+    resource = ("resource",) if with_rungs else ()
+    header = ("", "rank", *resource, "mean CV score", "sd", "fit time (s)", *names)
+    note = (
+        '<p class="note">The chosen row is the model refitted on all the '
+        "training data"
+        + (
+            "; successive halving chooses from the last rung it reached, "
+            "whatever the scores at fewer epochs or samples"
+            if with_rungs
+            else ""
+        )
+        + ".</p>"
+    )
+    return (
+        f"<h2>Top {len(order)} candidates</h2>"
+        + _table(header, rows, text_columns=(0,), marked=(0,))
+        + note
     )
 
 

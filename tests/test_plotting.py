@@ -1,6 +1,7 @@
 """Plots and the HTML report of a fitted tuner."""
 
 import re
+import shutil
 import sys
 from html.parser import HTMLParser
 
@@ -150,3 +151,90 @@ def test_report_is_valid_self_contained_and_holds_the_numbers(tuner):
     matrix_cells = re.findall(r"<td>(\d+)</td>", page)
     assert str(int((y == 0).sum())) in matrix_cells
     assert "scikit-learn" in page
+
+
+def test_history_legend_covers_no_point(tuner):
+    """Check that the legend sits where no candidate is drawn."""
+    figure = plot_search_history(tuner)
+    (ax,) = figure.axes
+    figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    means = np.asarray(tuner.cv_results_["mean_test_score"])
+    order = np.arange(1, len(means) + 1)
+    points = ax.transData.transform(np.column_stack([order, means]))
+    assert not any(legend.contains(x, y) for x, y in points)
+    # The chosen model is marked.
+    (star,) = [line for line in ax.get_lines() if line.get_label().startswith("chosen")]
+    assert star.get_ydata()[0] == means[tuner.best_index_]
+
+
+def test_report_marks_the_chosen_model_and_counts_candidates(tuner):
+    """Check the chosen row comes first, marked, and candidates are not rows."""
+    page = build_report(tuner)
+    chosen_rows = re.findall(r'<tr class="chosen">(.*?)</tr>', page)
+    assert len(chosen_rows) == 1
+    assert f"{tuner.best_score_:.4f}" in chosen_rows[0]
+    table = page.split("candidates</h2>")[1]
+    assert table.index('<tr class="chosen">') < table.index(
+        '<tr><td class="text"></td>'
+    )
+    n_rows = len(tuner.cv_results_["params"])
+    if tuner.search == "asha":
+        n_candidates = tuner.search_.n_candidates_[0]
+        assert f"<td>{n_candidates} ({n_rows} evaluations over" in page
+    else:
+        assert f"<td>{n_rows}</td>" in page
+
+
+CHROMIUM = shutil.which("chromium-headless-shell")
+
+# Run in the page once it is laid out at 1280 px: does anything reach past
+# the window's width, and is exactly one row marked as the chosen model?
+_LAYOUT_CHECK = """
+<script>
+window.addEventListener("load", () => {
+  const root = document.documentElement;
+  const outside = [...document.body.querySelectorAll("*")].filter(
+    (element) => element.getBoundingClientRect().right > window.innerWidth + 1
+      && !element.closest(".wide"));
+  document.body.setAttribute("data-check", JSON.stringify({
+    pageWidth: root.scrollWidth, windowWidth: window.innerWidth,
+    outside: outside.map((element) => element.tagName),
+    chosen: document.querySelectorAll("tr.chosen").length}));
+});
+</script>
+"""
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium-headless-shell (apt-get install "
+    "chromium-headless-shell; .ci/run installs it)",
+)
+def test_report_fits_the_page_in_a_real_browser(tmp_path):
+    """Check in headless Chromium at 1280 px that nothing overflows the page.
+
+    Many searched hyperparameters make the candidate table wider than the
+    page; it must scroll in its own box rather than cut off the page.
+    """
+    import json
+    import subprocess
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    wide = TunedMLPClassifier(n_iter=6, cv=2, random_state=0).fit(X, y)
+    page = build_report(wide, y_true=y, y_pred=wide.predict(X))
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("</body>", _LAYOUT_CHECK + "</body>"))
+    dom = subprocess.run(
+        [CHROMIUM, "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+         "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    found = re.search(r'data-check="([^"]*)"', dom)
+    assert found, "the check did not run in the page"
+    check = json.loads(found.group(1).replace("&quot;", '"'))
+    assert check["pageWidth"] <= check["windowWidth"], check
+    assert check["outside"] == []
+    assert check["chosen"] == 1
