@@ -443,7 +443,7 @@ class CandidateRunner:
 
 
 def _dispatched_ahead(pre_dispatch, n_workers):
-    """Read ``pre_dispatch`` (an int, or ``"k*n_jobs"``) as a number of tasks.
+    """Read ``pre_dispatch`` (an int, ``"k*n_jobs"`` or ``"all"``) as a number of tasks.
 
     Examples
     --------
@@ -454,11 +454,13 @@ def _dispatched_ahead(pre_dispatch, n_workers):
     if isinstance(pre_dispatch, numbers.Integral):
         return max(int(pre_dispatch), n_workers)
     text = str(pre_dispatch).replace(" ", "")
+    if text == "all":
+        return math.inf
     match = re.fullmatch(r"(?:(\d+)\*)?n_jobs", text)
     if match is None:
         raise ValueError(
-            f"pre_dispatch={pre_dispatch!r} is not understood: give an integer, or "
-            "a string such as '2*n_jobs'."
+            f"pre_dispatch={pre_dispatch!r} is not understood: give an integer, "
+            "a string such as '2*n_jobs', or 'all'."
         )
     return int(match.group(1) or 1) * n_workers
 

@@ -1047,8 +1047,8 @@ _SHARED_PARAMETERS = """
 
     pre_dispatch : int or str, default="2*n_jobs"
         Number of fold fits handed to the workers ahead of time, as in
-        :class:`~sklearn.model_selection.GridSearchCV`: an integer, or
-        ``"k*n_jobs"``; at least one per worker.
+        :class:`~sklearn.model_selection.GridSearchCV`: an integer,
+        ``"k*n_jobs"`` or ``"all"``; at least one per worker.
 
     verbose : int, default=0
         ``1`` shows a progress line on standard error (candidates done, best

@@ -534,3 +534,18 @@ def test_no_hashing_without_warm_start(iris, fast_mlp, monkeypatch):
         fast_mlp, param_space={"alpha": [1e-3, 1e-2]}, search="grid", cv=2
     ).fit(*iris)
     assert len(tuner.cv_results_["params"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("pre_dispatch", "expected"), [(1, 2), (5, 5), ("n_jobs", 2), ("3*n_jobs", 6)]
+)
+def test_pre_dispatch_sets_the_tasks_ahead_of_the_workers(pre_dispatch, expected):
+    """Check pre_dispatch as GridSearchCV takes it: at least one task per worker."""
+    import math
+
+    from sk_mlp_tune._engine import _dispatched_ahead
+
+    assert _dispatched_ahead(pre_dispatch, 2) == expected
+    assert _dispatched_ahead("all", 2) == math.inf
+    with pytest.raises(ValueError, match="pre_dispatch='n_jobs/2' is not understood"):
+        _dispatched_ahead("n_jobs/2", 2)
