@@ -250,7 +250,7 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, in_work
     model = out.pop("estimator", None)
     if out["fit_error"] is not None or model is None:
         return out, None
-    final = _final_step(model)
+    final = final_step(model)
     n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
     if n_iter is None or not isinstance(max_iter, int | np.integer):
         return out, None
@@ -479,13 +479,16 @@ def _n_samples(X):
     return shape[0] if shape is not None else len(X)
 
 
-def _final_step(estimator):
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+def final_step(estimator):
+    """Return the last step of a pipeline (of pipelines), or the estimator."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
 
 
 def _epochs_trained(model):
     """Epochs a fitted (warm-started) MLP has run in all its fits."""
-    final = _final_step(model)
+    final = final_step(model)
     curve = getattr(final, "loss_curve_", None)
     if curve is not None:
         return len(curve)
@@ -493,7 +496,7 @@ def _epochs_trained(model):
 
 
 def _stopped_by_tolerance(model):
-    return getattr(_final_step(model), "_stopped_by_tol", False)
+    return getattr(final_step(model), "_stopped_by_tol", False)
 
 
 def rung_epochs(max_epochs, n_candidates, factor=FACTOR):

@@ -139,11 +139,6 @@ class SearchMonitor:
             self.progress.close(self.stop_reason)
 
 
-def _nanmax(values):
-    finite = [v for v in values if v == v]
-    return max(finite) if finite else float("nan")
-
-
 class ProgressLine:
     """A one-line progress report: candidates done, best score, time.
 

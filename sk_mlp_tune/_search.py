@@ -25,7 +25,7 @@ from sklearn.model_selection import (
 )
 
 from ._compat import BaseSearchCV, _fit_context, fit_search
-from ._engine import CandidateRunner
+from ._engine import CandidateRunner, final_step
 from ._monitor import Interrupted, SearchMonitor
 from ._space import to_distributions, to_grid
 
@@ -294,14 +294,9 @@ def build_search(
     )
 
 
-def _final_step(estimator):
-    """Return the last step of a pipeline, or the estimator itself."""
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
 def stopped_at_max_iter(estimator):
     """Tell whether a fitted MLP (or a pipeline ending in one) hit ``max_iter``."""
-    final = _final_step(estimator)
+    final = final_step(estimator)
     n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
     if n_iter is None or not isinstance(max_iter, numbers.Number):
         return False

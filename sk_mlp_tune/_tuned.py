@@ -45,7 +45,7 @@ from ._compat import (
     scorer_accepts_sample_weight,
     search_scorers,
 )
-from ._engine import AsynchronousHalving, EngineSettings
+from ._engine import AsynchronousHalving, EngineSettings, final_step
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
     DropoutMLPClassifier,
@@ -381,7 +381,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             epochs_parameter(self._template_estimator())
         if self.search == "halving" and self.resource == "max_iter":
             template = self._template_estimator()
-            if "max_iter" not in _final_step(template).get_params():
+            if "max_iter" not in final_step(template).get_params():
                 raise ValueError(
                     f"search='halving' with resource='max_iter' grows the "
                     f"estimator's max_iter, which {type(template).__name__} does not "
@@ -508,7 +508,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             previous.n_max_iter_reached if previous is not None else 0
         )
         if n_stopped:
-            max_iter = top_rung or _final_step(search.estimator).max_iter
+            max_iter = top_rung or final_step(search.estimator).max_iter
             self._warn_unconverged(n_stopped, n_fits, max_iter)
         self.stop_reason_ = search.stop_reason_
         if self.stop_reason_ == "interrupted":
@@ -843,13 +843,6 @@ def _is_fitted_state(name):
     return (name.endswith("_") and not name.startswith("__")) or name == "_warm_state"
 
 
-def _final_step(estimator):
-    """Return the last step of a pipeline (of pipelines), or the estimator."""
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
 def _epochs_name(estimator):
     """Return ``max_iter`` as a parameter name of ``estimator``: ``mlp__max_iter``."""
     prefix = ""
@@ -865,10 +858,7 @@ def epochs_parameter(estimator):
     ``max_iter`` for an MLP, ``<step>__max_iter`` for a pipeline ending in
     one: successive halving over epochs grows it from rung to rung.
     """
-    prefix, final = "", estimator
-    while hasattr(final, "steps"):
-        step, final = final.steps[-1]
-        prefix += f"{step}__"
+    final = final_step(estimator)
     if "max_iter" not in final.get_params() or "warm_start" not in final.get_params():
         raise ValueError(
             f"search='asha' trains each candidate for more epochs at each rung, "
@@ -876,7 +866,7 @@ def epochs_parameter(estimator):
             f"estimator, which {type(final).__name__} does not have. Use an MLP "
             "(or a pipeline ending in one), or another search."
         )
-    return prefix + "max_iter"
+    return _epochs_name(estimator)
 
 
 def _stable(obj):
