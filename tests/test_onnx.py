@@ -1,0 +1,120 @@
+"""ONNX export: skl2onnx's natural call, checked against onnxruntime."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mlp_tune import (
+    DropoutMLPClassifier,
+    DropoutMLPRegressor,
+    TunedMLPClassifier,
+    TunedMLPRegressor,
+)
+
+pytest.importorskip("skl2onnx", reason="skl2onnx is not installed (the 'onnx' extra)")
+runtime = pytest.importorskip(
+    "onnxruntime", reason="onnxruntime is not installed (the 'onnx' extra)"
+)
+from skl2onnx import to_onnx  # noqa: E402
+
+import sk_mlp_tune.onnx  # noqa: E402, F401  (registers the converters)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SPACE = {"alpha": [1e-3, 1e-1]}
+
+
+def _session(model, X, **options):
+    onx = to_onnx(model, X[:1].astype(np.float32), **options)
+    return runtime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+
+
+def _run(session, X):
+    return session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DropoutMLPClassifier(dropout=0.2, max_iter=50, random_state=0),
+        lambda: TunedMLPClassifier(param_space=SPACE, search="grid", cv=2),
+        lambda: make_pipeline(
+            StandardScaler(),
+            TunedMLPClassifier(param_space=SPACE, search="asha", cv=2, n_iter=3),
+        ),
+    ],
+    ids=["dropout", "tuner", "pipeline"],
+)
+def test_classifiers_give_scikit_learn_labels_and_probabilities(make):
+    """Check labels equal and probabilities within 1e-5 of scikit-learn's."""
+    X, y = load_iris(return_X_y=True)
+    model = make().fit(X, y)
+    labels, proba = _run(_session(model, X, options={"zipmap": False}), X)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    # skl2onnx's default output, a list of {class: probability}, too.
+    _, as_dicts = _run(_session(model, X), X)
+    expected = dict(enumerate(model.predict_proba(X)[0]))
+    assert as_dicts[0] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("normalize_y", [False, True])
+@pytest.mark.parametrize("tuned", [False, True])
+def test_regressors_predict_in_the_target_units(normalize_y, tuned):
+    """Check predictions against scikit-learn's, normalize_y's scaling included."""
+    X, y = load_diabetes(return_X_y=True)
+    network = DropoutMLPRegressor(normalize_y=normalize_y, max_iter=50, random_state=0)
+    model = (
+        TunedMLPRegressor(network, param_space=SPACE, search="grid", cv=2)
+        if tuned
+        else network
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    (predicted,) = _run(_session(model, X), X)
+    np.testing.assert_allclose(
+        predicted.ravel(), model.predict(X), rtol=1e-5, atol=1e-3
+    )
+
+
+def test_the_model_the_command_line_saves(tmp_path):
+    """Check the pipeline sk-mlp-tune fit writes (numeric columns) converts."""
+    import pandas as pd
+
+    from sk_mlp_tune import load
+    from sk_mlp_tune.cli import main
+
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    arguments = ["fit", str(tmp_path / "iris.csv"), "--target", "target"]
+    arguments += ["--n-iter", "2", "--cv", "2", "--n-jobs", "1"]
+    assert main([*arguments, "--output", str(tmp_path / "m.skops")]) == 0
+    bundle = load(tmp_path / "m.skops")
+    model, X = bundle["model"], frame[bundle["columns"]]
+    session = _session(model, X, options={"zipmap": False})
+    # One input per column, in the columns' order.
+    feeds = {
+        node.name: X[[column]].to_numpy(np.float32)
+        for node, column in zip(session.get_inputs(), X.columns, strict=True)
+    }
+    labels, proba = session.run(None, feeds)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(pd.DataFrame(X)), atol=1e-5)
+
+
+def test_a_missing_extra_is_named(monkeypatch):
+    """Check that importing the module without skl2onnx names the extra."""
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    monkeypatch.delitem(sys.modules, "sk_mlp_tune.onnx")
+    with pytest.raises(ImportError, match=r"the 'onnx' extra"):
+        importlib.import_module("sk_mlp_tune.onnx")
