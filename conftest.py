@@ -1,4 +1,4 @@
-"""Doctest collection across sk_mlp_tune/ and docs/: leave out what needs a missing extra."""
+"""Doctests of sk_mlp_tune/ and docs/: leave out what needs a missing extra."""
 
 import importlib.util
 
