@@ -113,7 +113,7 @@ def _convert_tuned_classifier(scope, operator, container):
 def register_converters():
     """Register the skl2onnx converters of the package's estimators.
 
-    Importing :mod:`sk_mlp_tune.onnx` does it; calling it again is harmless.
+    Importing ``sk_mlp_tune.onnx`` does it; calling it again is harmless.
     """
     update_registered_converter(
         DropoutMLPClassifier,
