@@ -806,10 +806,17 @@ class _ProcessExecutor:
 
     def shutdown(self, kill_workers=False):
         """Stop the workers, or leave them for the next search as joblib does."""
-        if kill_workers:
-            # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
-            with _stop_signals_deferred():
-                self._executor.shutdown(wait=True, kill_workers=True)
+        if not kill_workers:
+            return
+        # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
+        with _stop_signals_deferred():
+            # The workers are killed first, directly: what they were fitting
+            # is discarded, and loky's shutdown, left to stop workers in the
+            # middle of a task, once hung a run for minutes under load (CI).
+            for process in list(getattr(self._executor, "_processes", {}).values()):
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            self._executor.shutdown(wait=True, kill_workers=True)
 
 
 @contextlib.contextmanager
