@@ -341,8 +341,12 @@ class CandidateRunner:
 
     def _stop_workers(self, in_flight):
         """Stop at once the workers fitting what Ctrl-C cut short."""
-        for future in in_flight:
-            future.cancel()
+        if isinstance(self._executor, _DaskExecutor):
+            # The cluster is the user's: stop only our tasks. (loky's futures
+            # must not be cancelled: its shutdown then fails to set their
+            # error, in its own thread, and leaves its queues waiting.)
+            for future in in_flight:
+                future.cancel()
         self._executor.shutdown(kill_workers=True)
         self._executor = None
 
