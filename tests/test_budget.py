@@ -380,18 +380,23 @@ def test_warm_start_continues_an_interrupted_grid(iris, fast_mlp):
     assert len(tuner.cv_results_["params"]) == 8
 
 
-def test_warm_start_on_new_data_starts_over(iris, fast_mlp):
-    """Check that different data restart the search, and say so."""
-    X, y = iris
-    tuner = TunedMLPClassifier(
-        fast_mlp,
+def _warm_random_search(mlp):
+    """Return a warm-started random search of two candidates per round."""
+    return TunedMLPClassifier(
+        mlp,
         param_space={"alpha": (1e-4, 10.0, "log-uniform")},
         search="random",
         n_iter=2,
         cv=2,
         warm_start=True,
         random_state=0,
-    ).fit(X, y)
+    )
+
+
+def test_warm_start_on_new_data_starts_over(iris, fast_mlp):
+    """Check that different data restart the search, and say so."""
+    X, y = iris
+    tuner = _warm_random_search(fast_mlp).fit(X, y)
     with pytest.warns(UserWarning, match="data or the search strategy differ"):
         tuner.fit(X[::-1], y[::-1])
     assert len(tuner.cv_results_["params"]) == 2
@@ -506,15 +511,7 @@ def test_warm_start_continues_with_pandas_and_lists(iris, fast_mlp, kind):
         y = pd.Series(y, name="target")
     elif kind == "list":
         X, y = X.tolist(), y.tolist()
-    tuner = TunedMLPClassifier(
-        fast_mlp,
-        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
-        search="random",
-        n_iter=2,
-        cv=2,
-        warm_start=True,
-        random_state=0,
-    ).fit(X, y)
+    tuner = _warm_random_search(fast_mlp).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no "data differ"
         warnings.simplefilter("ignore", ConvergenceWarning)
