@@ -337,6 +337,17 @@ _DEFAULT_GRID = {
     "activation": ["relu", "tanh"],
 }
 
+# What a regressor's space changes, chosen with benchmarks/bench_regressor.py
+# (diabetes went from 1 seed in 5 reaching RidgeCV to 3). An MLP's alpha
+# weighs its L2 penalty as ridge's does, and RidgeCV picks from 0.1, 1 and 10
+# on small, nearly linear problems: the classifiers' ceiling of 0.1 is too
+# low. A learning rate of 0.1 overshoots on a standardised target. Identity
+# layers (added to the activations) make a linear model with that penalty.
+_REGRESSOR_CHANGES = {
+    "learning_rate_init": (1e-4, 1e-2, "log-uniform"),
+    "alpha": (1e-4, 10.0, "log-uniform"),
+}
+
 _NETWORK_PARAMETERS = {"dropout", "n_hidden_layers", "n_neurons", "layer_shape"}
 
 # For a plain scikit-learn MLP, which has neither dropout nor the shorthands,
@@ -386,8 +397,10 @@ def default_param_space(search="halving", estimator=None):
     and the activation, with funnel-shaped layers and the estimator's
     ``alpha`` and batch size: 32 candidates.
 
-    For a regressor, the activation may also be ``"identity"`` (except in
-    the grid): identity layers make a linear model with an L2 penalty, which
+    For a regressor (except in the grid), the learning rate spans
+    ``(1e-4, 1e-2, "log-uniform")``, ``alpha`` spans ``(1e-4, 10.0,
+    "log-uniform")`` and the activation may also be ``"identity"``: a
+    linear model with an L2 penalty as strong as ridge regression's, which
     small, nearly linear regression problems need.
 
     For an estimator without dropout and the architecture shorthands, such as
@@ -435,8 +448,6 @@ def default_param_space(search="halving", estimator=None):
     # Copies, so that editing the result cannot change the defaults.
     space = {name: list(v) if isinstance(v, list) else v for name, v in space.items()}
     if search != "grid" and estimator is not None and is_regressor(estimator):
-        # Identity layers make a linear model with an L2 penalty: what small,
-        # nearly linear regression problems need (diabetes, in
-        # benchmarks/bench_regressor.py).
+        space.update(_REGRESSOR_CHANGES)
         space["activation"] = [*space["activation"], "identity"]
     return space
