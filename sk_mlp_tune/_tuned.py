@@ -5,6 +5,7 @@ import inspect
 import numbers
 import os
 import pickle
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -412,7 +413,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """
         with self._previous_state_kept_on_failure(), catching_interrupts():
             try:
-                return self._fit(X, y, **fit_params)
+                with _mlflow_autologging(self, X, y):
+                    return self._fit(X, y, **fit_params)
             except Interrupted:
                 # Ctrl-C before any candidate finished, or during the refit.
                 raise KeyboardInterrupt from None
@@ -817,6 +819,24 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             setattr(tags.input_tags, name, getattr(template_tags, name))
         return tags
 
+    # Fitted state that exists to run or continue a search, not to predict.
+    _SEARCH_STATE = ("search_", "_warm_state")
+
+    def __getstate__(self):
+        # skops (behind sk_mlp_tune.save and MLflow's default log_model)
+        # describes an object by this state; it leaves the search behind:
+        # skops cannot describe scipy's frozen distributions or
+        # scikit-optimize's optimizers, and a saved model needs neither (see
+        # "Saved models leave the search behind" in docs/design.rst).
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k not in self._SEARCH_STATE}
+
+    def __reduce_ex__(self, protocol):
+        # pickle, joblib and copy keep everything, search included, as they
+        # do for scikit-learn's searches.
+        constructor, args, _, *rest = super().__reduce_ex__(protocol)
+        return (constructor, args, dict(vars(self)), *rest)
+
     coefs_ = _best_estimator_attribute("coefs_")
     intercepts_ = _best_estimator_attribute("intercepts_")
     n_layers_ = _best_estimator_attribute("n_layers_")
@@ -827,6 +847,16 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     best_loss_ = _best_estimator_attribute("best_loss_")
     validation_scores_ = _best_estimator_attribute("validation_scores_")
     n_iter_ = _best_estimator_attribute("n_iter_")
+
+
+def _mlflow_autologging(tuner, X, y):
+    """MLflow's autologging of ``tuner.fit``, when the user turned it on."""
+    # MLflow is never imported for those who have not imported it.
+    if "mlflow" not in sys.modules:
+        return contextlib.nullcontext()
+    from .mlflow import _autologging
+
+    return _autologging(tuner, X, y)
 
 
 class _NothingToContinue(Exception):

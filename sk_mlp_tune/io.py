@@ -10,7 +10,6 @@ holds anything else, naming what it found.
 trust their files).
 """
 
-import copy
 import functools
 
 from ._compat import import_optional
@@ -35,11 +34,6 @@ TRUSTED_TYPES = frozenset(
         "numpy.dtype",
     }
 )
-
-# Fitted state that exists to run or continue a search, not to predict:
-# the search object (with its distributions and optimizers) and the
-# warm-start record. Left out of saved files.
-_SEARCH_STATE = ("search_", "_warm_state")
 
 
 def _skops_io():
@@ -66,6 +60,33 @@ def _named_scorer_functions():
         for function in functions
         if callable(function) and hasattr(function, "__name__")
     )
+
+
+def trusted_types():
+    """Return the types a tuned model's skops file may hold beyond skops' defaults.
+
+    That is what skops' ``trusted`` and MLflow's ``skops_trusted_types``
+    take: the tuned estimators and dropout MLPs, the scikit-learn parts they
+    hold (optimizers, splitters, scorers), the metric functions behind
+    scikit-learn's named scorers, and what the command line's pipeline adds.
+
+    Returns
+    -------
+    types : list of str
+        Fully qualified type names, sorted.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune.io import trusted_types
+    >>> "sk_mlp_tune._tuned.TunedMLPClassifier" in trusted_types()
+    True
+
+    With MLflow (see :ref:`deploying`)::
+
+        mlflow.sklearn.log_model(tuner, name="model",
+                                 skops_trusted_types=trusted_types())
+    """
+    return sorted(TRUSTED_TYPES | _named_scorer_functions())
 
 
 class UntrustedTypesError(ValueError):
@@ -112,7 +133,7 @@ def save(model, path):
     # Written beside the target and renamed over it: a failed write leaves
     # the previous file whole.
     with replaced_atomically(path) as temporary:
-        _skops_io().dump(_without_search_state(model), temporary)
+        _skops_io().dump(model, temporary)
 
 
 def load(path):
@@ -155,7 +176,7 @@ def load(path):
     """
     skops_io = _skops_io()
     found = skops_io.get_untrusted_types(file=path)
-    unexpected = sorted(set(found) - TRUSTED_TYPES - _named_scorer_functions())
+    unexpected = sorted(set(found) - set(trusted_types()))
     if unexpected:
         raise UntrustedTypesError(
             f"{path} holds types a tuned model is not made of: {unexpected}. "
@@ -163,25 +184,3 @@ def load(path):
             "with skops.io.load(path, trusted=[...]) after reviewing the types."
         )
     return skops_io.load(path, trusted=list(found))
-
-
-def _without_search_state(model):
-    """Return a shallow copy of ``model`` whose tuners hold no search state."""
-    from ._tuned import _BaseTunedMLP
-
-    if isinstance(model, _BaseTunedMLP):
-        slim = copy.copy(model)
-        for name in _SEARCH_STATE:
-            slim.__dict__.pop(name, None)
-        return slim
-    if isinstance(model, dict):  # the command line's bundle
-        return {key: _without_search_state(value) for key, value in model.items()}
-    if hasattr(model, "steps"):
-        slim = copy.copy(model)
-        slim.steps = [(name, _without_search_state(step)) for name, step in model.steps]
-        return slim
-    if hasattr(model, "regressor_"):
-        slim = copy.copy(model)
-        slim.regressor_ = _without_search_state(model.regressor_)
-        return slim
-    return model

@@ -1,5 +1,6 @@
 """Every public docstring follows numpydoc, checked with numpydoc's validator."""
 
+import importlib
 import inspect
 
 import pytest
@@ -24,6 +25,14 @@ def _public_names():
         "sk_mlp_tune.plotting": plotting,
         "sk_mlp_tune.report": report,
     }
+    # The integrations' modules need their extras, which the test extra has.
+    for extra_module in ("mlflow", "onnx"):
+        try:
+            modules[f"sk_mlp_tune.{extra_module}"] = importlib.import_module(
+                f"sk_mlp_tune.{extra_module}"
+            )
+        except ImportError:
+            pass
     names = []
     for prefix, module in modules.items():
         exported = getattr(module, "__all__", None) or [
