@@ -166,13 +166,24 @@ def test_autolog_records_what_it_records_for_grid_search(experiment, iris, fast_
 def test_autolog_starts_its_own_run_and_leaves_failures_unlogged(
     experiment, iris, fast_mlp
 ):
-    """Check a run is made when none is active, and none for a failed fit."""
+    """Check a run is made when none is active, and none for a failed fit.
+
+    The default strategy, successive halving, once recorded no best
+    parameters, no score and no results, under its internal class's name.
+    """
     X, y = iris
     mlflow.sklearn.autolog(log_models=False)
-    TunedMLPClassifier(fast_mlp, param_space=GRID, search="grid", cv=3).fit(X, y)
+    tuner = TunedMLPClassifier(
+        fast_mlp, param_space={"alpha": (1e-4, 1.0, "log-uniform")}, n_iter=4, cv=2
+    ).fit(X, y)
     assert mlflow.active_run() is None
-    parents, _ = _runs(experiment)
-    assert len(parents) == 1
+    parents, children = _runs(experiment)
+    (run,) = (row for _, row in parents.iterrows())
+    assert run["tags.estimator_name"] == "TunedMLPClassifier"
+    assert _params(run)["search"] == "halving"
+    assert _params(run)["best_alpha"] == str(tuner.best_params_["alpha"])
+    assert run["metrics.best_cv_score"] == pytest.approx(tuner.best_score_)
+    assert len(children) == min(5, len(tuner.cv_results_["params"]))
     assert not _models(experiment)
 
     with pytest.raises(ValueError, match="param_space"):
