@@ -115,13 +115,16 @@ def main():
             **common,
         )
 
-    def hand_bayes(seed):
+    def hand_bayes(seed, n_points):
         space = {
             "activation": Categorical(["relu", "tanh"]),
             "alpha": Real(1e-5, 1e-1, prior="log-uniform"),
             "learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
         }
-        return BayesSearchCV(mlp, space, n_iter=12, random_state=seed, **common)
+        # The tuner's seed and points per step, so both ask the same.
+        return BayesSearchCV(
+            mlp, space, n_iter=12, random_state=seed, n_points=n_points, **common
+        )
 
     def tuner_halving():
         return TunedMLPClassifier(
@@ -161,7 +164,9 @@ def main():
         compare(
             "bayes",
             tuner_bayes,
-            lambda tuner: hand_bayes(tuner.search_.random_state),
+            lambda tuner: hand_bayes(
+                tuner.search_.random_state, tuner.search_.n_points
+            ),
             X,
             y,
             args,

@@ -2,7 +2,8 @@
 
 scikit-learn does not promise that these stay where they are; keeping every
 such import here means a scikit-learn upgrade that moves one breaks this
-module, with a clear traceback, and nothing else.
+module, with a clear traceback, and nothing else. The one private joblib
+attribute the package reads (its loky backend's executor) is here too.
 
 The MLP internals that dropout relies on are optional: when they are missing
 or have changed shape, ``MLP_INTERNALS`` is None and only ``dropout > 0``
@@ -11,12 +12,15 @@ refuses to run; everything else keeps working. The optional dependencies
 missing one always says which extra brings it.
 """
 
+import contextlib
 import importlib
 import inspect
 import time
 from collections import defaultdict
 from types import SimpleNamespace
 
+import joblib
+from joblib._parallel_backends import LokyBackend
 from sklearn.base import _fit_context, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
@@ -263,6 +267,34 @@ def scorer_accepts_sample_weight(scorer):
     if hasattr(scorer, "_accept_sample_weight"):
         return scorer._accept_sample_weight()
     return "sample_weight" in inspect.signature(scorer).parameters
+
+
+@contextlib.contextmanager
+def joblib_loky_executor(n_workers):
+    """Yield the loky executor ``joblib.Parallel(n_workers)`` would use.
+
+    joblib reuses its worker processes only for a caller that asks with the
+    very arguments it used last (thread limits, memmapping options, start
+    context), which it derives from ``parallel_config``. Asking through
+    ``Parallel`` itself keeps them equal, so that a search and the
+    scikit-learn work around it (``cross_val_score(n_jobs=...)``) share the
+    workers instead of restarting them, about a second each time. The
+    executor is a private attribute of joblib's backend; on leaving,
+    ``Parallel`` releases the temporary memmaps of the block.
+    """
+    # The loky backend parallel_config set up, inner_max_num_threads and
+    # all; loky anyway, as the engine needs processes (or dask's executor).
+    active, _ = joblib.parallel.get_active_backend()
+    backend = None if isinstance(active, LokyBackend) else "loky"
+    with joblib.Parallel(n_jobs=n_workers, backend=backend) as parallel:
+        executor = getattr(parallel._backend, "_workers", None)
+        if executor is None:
+            raise RuntimeError(
+                f"joblib's loky backend started no workers for n_jobs={n_workers}; "
+                "this joblib version keeps them elsewhere. Please report it, with "
+                f"joblib {joblib.__version__}; n_jobs=1 runs without them."
+            )
+        yield executor
 
 
 def import_optional(module, *, extra, needed_by):

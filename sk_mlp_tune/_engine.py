@@ -54,7 +54,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from ._compat import fit_and_score
+from ._compat import fit_and_score, joblib_loky_executor
 from ._files import replaced_atomically
 from ._monitor import Interrupted, ProgressLine
 from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
@@ -781,46 +781,37 @@ class _InProcessExecutor:
         """Nothing to stop."""
 
 
-# Environment variables that size the thread pools of numerical libraries;
-# with one process per core, each process gets one thread.
-_THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
 class _ProcessExecutor:
     """loky's reusable worker processes, through joblib, large arrays memmapped."""
 
     def __init__(self, n_workers):
-        from joblib.executor import get_memmapping_executor
-
-        # joblib's count honours CPU affinity and container limits.
-        threads = str(max(joblib.cpu_count() // n_workers, 1))
-        env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
         self.n_workers = n_workers
-        self._executor = get_memmapping_executor(n_workers, env=env)
+        # joblib's own workers, thread limits and memmapping, shared with the
+        # joblib.Parallel calls around the search.
+        self._joblib = contextlib.ExitStack()
+        self._executor = self._joblib.enter_context(joblib_loky_executor(n_workers))
 
     def submit(self, function, *args):
         return self._executor.submit(function, *args)
 
     def shutdown(self, kill_workers=False):
-        """Stop the workers, or leave them for the next search as joblib does."""
-        if not kill_workers:
-            return
-        # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
-        with _stop_signals_deferred():
-            # The workers are killed first, directly: what they were fitting
-            # is discarded, and loky's shutdown, left to stop workers in the
-            # middle of a task, once hung a run for minutes under load (CI).
-            for process in list(getattr(self._executor, "_processes", {}).values()):
-                with contextlib.suppress(OSError):
-                    os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-            self._executor.shutdown(wait=True, kill_workers=True)
+        """Stop the workers, or leave them for the next search as joblib does.
+
+        Either way the block's temporary memmaps are released, once no
+        worker can be reading them.
+        """
+        if kill_workers:
+            # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
+            with _stop_signals_deferred():
+                # The workers are killed first, directly: what they were
+                # fitting is discarded, and loky's shutdown, left to stop
+                # workers in the middle of a task, once hung a run for minutes
+                # under load (CI).
+                for process in list(getattr(self._executor, "_processes", {}).values()):
+                    with contextlib.suppress(OSError):
+                        os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+                self._executor.shutdown(wait=True, kill_workers=True)
+        self._joblib.close()
 
 
 @contextlib.contextmanager

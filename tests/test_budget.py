@@ -1,9 +1,11 @@
 """Budgets, halving, progress, the warning summary and continuing a search."""
 
 import io
+import os
 import time
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -546,3 +548,30 @@ def test_pre_dispatch_sets_the_tasks_ahead_of_the_workers(pre_dispatch, expected
     assert _dispatched_ahead("all", 2) == math.inf
     with pytest.raises(ValueError, match="pre_dispatch='n_jobs/2' is not understood"):
         _dispatched_ahead("n_jobs/2", 2)
+
+
+def _pid_after_a_nap():
+    time.sleep(0.2)  # long enough for every worker to take a task
+    return os.getpid()
+
+
+def _joblib_worker_pids():
+    return set(
+        joblib.Parallel(n_jobs=2)(joblib.delayed(_pid_after_a_nap)() for _ in range(4))
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_search_shares_joblibs_workers(iris, fast_mlp):
+    """Check that joblib.Parallel keeps its worker processes across a search.
+
+    joblib restarts its workers for a caller that asks with other arguments:
+    about a second each time a notebook alternated a tuner's fit with
+    ``cross_val_score(n_jobs=2)`` (benchmarks/bench_worker_reuse.py).
+    """
+    before = _joblib_worker_pids()
+    TunedMLPClassifier(
+        fast_mlp, param_space={"alpha": [1e-3, 1e-1]}, search="grid", cv=2, n_jobs=2
+    ).fit(*iris)
+    after = _joblib_worker_pids()
+    assert before & after
