@@ -849,6 +849,39 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
     n_iter_ = _best_estimator_attribute("n_iter_")
 
 
+def ranking_metric(tuner):
+    """Return the ``cv_results_`` suffix of the metric that ranks the candidates.
+
+    ``"score"`` for one metric; with several, the one ``refit`` names, else
+    (``refit`` a callable or False) the first, as ``mean_test_<name>``,
+    ``std_test_<name>`` and ``rank_test_<name>`` spell it.
+    """
+    results = tuner.cv_results_
+    if "mean_test_score" in results:
+        return "score"
+    if isinstance(tuner.refit, str):
+        return tuner.refit
+    return next(
+        k.removeprefix("mean_test_") for k in results if k.startswith("mean_test_")
+    )
+
+
+def candidates_best_first(tuner):
+    """Return the rows of ``cv_results_`` in the order to show them.
+
+    The chosen (refitted) row first, then by rung reached, highest first (a
+    score at few epochs is not comparable with one at many), then by rank.
+    """
+    results = tuner.cv_results_
+    n_rows = len(results["params"])
+    rungs = np.asarray(results.get("iter", np.zeros(n_rows)))
+    ranked = np.lexsort((results[f"rank_test_{ranking_metric(tuner)}"], -rungs))
+    chosen = getattr(tuner, "best_index_", None)
+    if chosen is None:
+        return [int(i) for i in ranked]
+    return [chosen, *(int(i) for i in ranked if i != chosen)]
+
+
 def _mlflow_autologging(tuner, X, y):
     """MLflow's autologging of ``tuner.fit``, when the user turned it on."""
     # MLflow is never imported for those who have not imported it.

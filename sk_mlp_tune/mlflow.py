@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import import_optional
-from ._tuned import _BaseTunedMLP
+from ._tuned import _BaseTunedMLP, candidates_best_first
 from .io import trusted_types
 
 mlflow = import_optional("mlflow", extra="mlflow", needed_by="sk_mlp_tune.mlflow")
@@ -166,16 +166,10 @@ def _log_search(
 
 def _log_candidate_runs(results, parent, tuner, max_tuning_runs):
     """Give the best candidates a child run each, the chosen one first."""
-    rank = _rank_column(results, tuner)
-    # Successive halving ranks every rung together; its winner is the best
-    # of the last rung, so the rungs go last first.
-    order = (["iter"], [False]) if "iter" in results else ([], [])
-    ordered = results.sort_values(
-        [*order[0], rank], ascending=[*order[1], True], kind="stable"
-    )
+    rows = candidates_best_first(tuner)
     if max_tuning_runs is not None:
-        ordered = ordered.head(max_tuning_runs)
-    for _, row in ordered.iterrows():
+        rows = rows[:max_tuning_runs]
+    for _, row in results.iloc[rows].iterrows():
         with mlflow.start_run(
             nested=True,
             parent_run_id=parent.info.run_id,
@@ -193,15 +187,6 @@ def _log_candidate_runs(results, parent, tuner, max_tuning_runs):
                     and not pd.isna(value)
                 }
             )
-
-
-def _rank_column(results, tuner):
-    refit = tuner.refit if isinstance(tuner.refit, str) else None
-    if refit is not None and f"rank_test_{refit}" in results:
-        return f"rank_test_{refit}"
-    if "rank_test_score" in results:
-        return "rank_test_score"
-    return next(name for name in results if name.startswith("rank_test_"))
 
 
 def _loggable(params):

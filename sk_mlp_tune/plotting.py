@@ -11,6 +11,7 @@ import numpy as np
 
 from ._compat import import_optional
 from ._space import Choice, default_param_space, resolve_space
+from ._tuned import _BaseTunedMLP, ranking_metric
 
 
 def _pyplot():
@@ -49,8 +50,6 @@ def find_tuner(model):
     >>> find_tuner(make_pipeline(StandardScaler(), tuner).fit(X, y)) is not None
     True
     """
-    from ._tuned import _BaseTunedMLP
-
     while not isinstance(model, _BaseTunedMLP):
         if hasattr(model, "steps"):
             model = model.steps[-1][1]
@@ -112,8 +111,9 @@ def plot_search_history(model, ax=None):
     results = tuner.cv_results_
     figure, ax = _figure_and_axes(ax, (6, 3.5))
     order = np.arange(1, len(results["params"]) + 1)
-    means = np.asarray(results["mean_test_score"], dtype=float)
-    spread = np.asarray(results["std_test_score"], dtype=float)
+    metric = ranking_metric(tuner)
+    means = np.asarray(results[f"mean_test_{metric}"], dtype=float)
+    spread = np.asarray(results[f"std_test_{metric}"], dtype=float)
     ax.errorbar(
         order,
         means,
@@ -202,7 +202,7 @@ def plot_hyperparameter_scores(model, params=None):
             f"{unknown} were not searched; choose among {sorted(dimensions)}."
         )
     results = tuner.cv_results_
-    scores = np.asarray(results["mean_test_score"], dtype=float)
+    scores = np.asarray(results[f"mean_test_{ranking_metric(tuner)}"], dtype=float)
     n_cols = min(3, len(names))
     n_rows = -(-len(names) // n_cols)
     figure, axes = plt.subplots(

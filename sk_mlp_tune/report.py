@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from ._files import replaced_atomically
+from ._tuned import candidates_best_first, ranking_metric
 from .plotting import (
     _pyplot,
     find_tuner,
@@ -223,21 +224,18 @@ def _n_candidates(tuner):
 
 def _top_candidates_section(tuner, n_top=10):
     results = tuner.cv_results_
-    chosen = tuner.best_index_
-    # The chosen model first; then by rung reached, highest first (a score
-    # at few epochs is not comparable with one at many), then by rank.
-    rungs = np.asarray(results.get("iter", np.zeros(len(results["params"]))))
-    ranked = np.lexsort((results["rank_test_score"], -rungs))
-    order = [chosen, *(i for i in ranked if i != chosen)][:n_top]
+    chosen = getattr(tuner, "best_index_", None)
+    order = candidates_best_first(tuner)[:n_top]
+    metric = ranking_metric(tuner)
     names = sorted({name for params in results["params"] for name in params})
     with_rungs = "n_resources" in results
     rows = [
         (
             "chosen" if i == chosen else "",
-            int(results["rank_test_score"][i]),
+            int(results[f"rank_test_{metric}"][i]),
             *((results["n_resources"][i],) if with_rungs else ()),
-            f"{results['mean_test_score'][i]:.4f}",
-            f"{results['std_test_score'][i]:.4f}",
+            f"{results[f'mean_test_{metric}'][i]:.4f}",
+            f"{results[f'std_test_{metric}'][i]:.4f}",
             f"{results['mean_fit_time'][i]:.2f}",
             *(_format(results["params"][i].get(name, "")) for name in names),
         )

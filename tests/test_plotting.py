@@ -186,6 +186,32 @@ def test_report_marks_the_chosen_model_and_counts_candidates(tuner):
         assert f"<td>{n_rows}</td>" in page
 
 
+def test_report_and_plots_of_a_multi_metric_search():
+    """Check several metrics: the one refit names ranks the rows and the plots.
+
+    The report and the plots read ``mean_test_score``, which a search with
+    several metrics does not have (it failed with a KeyError).
+    """
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=30, random_state=0),
+        param_space={"alpha": [1e-4, 1e-1, 10.0]},
+        search="grid",
+        cv=2,
+        scoring={"accuracy": "accuracy", "f1": "f1_macro"},
+        refit="f1",
+    ).fit(X, y)
+    results = tuner.cv_results_
+    page = build_report(tuner)
+    (chosen_row,) = re.findall(r'<tr class="chosen">(.*?)</tr>', page)
+    assert f"{results['mean_test_f1'][tuner.best_index_]:.4f}" in chosen_row
+    history = plot_search_history(tuner)
+    drawn = history.axes[0].lines[0].get_ydata()
+    np.testing.assert_allclose(drawn, results["mean_test_f1"])
+
+
 CHROMIUM = shutil.which("chromium-headless-shell")
 
 # Run in the page once it is laid out at 1280 px: does anything reach past
