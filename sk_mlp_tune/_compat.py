@@ -180,7 +180,13 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         return results
 
     context = {}
-    if "callback_ctx" in inspect.signature(search._run_search).parameters:
+    # scikit-learn >= 1.9 hands its _run_search a callback context; our
+    # subclasses that wrap it take ``**context`` and pass it on.
+    parameters = inspect.signature(search._run_search).parameters
+    if hasattr(search, "_init_callback_context") and (
+        "callback_ctx" in parameters
+        or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    ):
         context["callback_ctx"] = search._init_callback_context(
             max_subtasks=1 + (search.refit is not False)
         )

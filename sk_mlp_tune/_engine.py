@@ -54,6 +54,12 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
+from ._choice import (
+    ESTIMATOR_ORIGIN,
+    candidate_origins,
+    choose_index,
+    preferred_rows,
+)
 from ._compat import fit_and_score, joblib_loky_executor
 from ._files import replaced_atomically
 from ._monitor import Interrupted, ProgressLine
@@ -383,6 +389,16 @@ class CandidateRunner:
         n_splits = len(splits)
         pending = deque((c, s) for c in range(len(candidates)) for s in range(n_splits))
         started, folds, reached, in_flight = set(), {}, {}, {}
+
+        def keep(candidate, split, out, max_iter_reached):
+            folds.setdefault(candidate, {})[split] = out
+            reached.setdefault(candidate, []).append(max_iter_reached)
+            if len(folds[candidate]) == n_splits:
+                # Counted once the candidate is kept, not if cut short.
+                self.max_iter_reached.extend(reached[candidate])
+                outs = [folds[candidate][f] for f in range(n_splits)]
+                self._tell_monitor(outs, splits, X, score_name)
+
         # Tasks ahead of the workers, so that none waits for work.
         capacity = _dispatched_ahead(self.pre_dispatch, executor.n_workers)
         try:
@@ -419,15 +435,14 @@ class CandidateRunner:
                         lost.finished_folds = _complete(folds, n_splits)
                         raise lost from None
                     del in_flight[future]
-                    folds.setdefault(candidate, {})[split] = out
-                    reached.setdefault(candidate, []).append(max_iter_reached)
-                    if len(folds[candidate]) == n_splits:
-                        # Counted once the candidate is kept, not if cut short.
-                        self.max_iter_reached.extend(reached[candidate])
-                        outs = [folds[candidate][f] for f in range(n_splits)]
-                        self._tell_monitor(outs, splits, X, score_name)
+                    keep(candidate, split, out, max_iter_reached)
         except Interrupted:
             self.monitor.stop("interrupted")
+            # A fold that finished before Ctrl-C may complete its candidate.
+            for future, (candidate, split) in list(in_flight.items()):
+                if future.done() and future.exception() is None:
+                    del in_flight[future]
+                    keep(candidate, split, *future.result())
             self._stop_workers(in_flight)
         return _complete(folds, n_splits)
 
@@ -867,7 +882,8 @@ class EngineSettings:
     resource: str
     max_epochs: int
     n_candidates: int
-    first_candidate: dict | None
+    starting: list
+    selection: str
     random_state: int
     scorer: object
     refit_metric: str
@@ -911,15 +927,20 @@ class AsynchronousHalving:
         )
 
         def propose(index, history):
-            if index == 0 and s.first_candidate is not None:
-                return dict(s.first_candidate)
+            if index < len(s.starting):
+                return dict(s.starting[index][0])
             return proposer.ask(index, history)
 
+        self.starting_candidates = list(s.starting)
         scheduler = Scheduler(
             self.rungs_,
             s.n_candidates,
             propose,
-            always_promoted={0} if s.first_candidate is not None else (),
+            always_promoted={
+                index
+                for index, (_, origin) in enumerate(s.starting)
+                if origin == ESTIMATOR_ORIGIN
+            },
         )
         checkpoint = None
         if s.checkpoint is not None:
@@ -1109,9 +1130,19 @@ class AsynchronousHalving:
             cv[f"rank_test_{metric}"] = _rank_by_rung_then_score(
                 cv["iter"], cv[f"mean_test_{metric}"]
             )
+        origins = candidate_origins(params, self.starting_candidates)
+        cv["origin"] = origins
         self.cv_results_ = cv
         self.multimetric_ = metrics != ["score"]
-        self.best_index_ = int(np.argmin(cv[f"rank_test_{s.refit_metric}"]))
+        top = np.flatnonzero(cv["iter"] == np.max(cv["iter"]))
+        self.best_index_ = choose_index(
+            cv[f"mean_test_{s.refit_metric}"],
+            cv[f"std_test_{s.refit_metric}"],
+            n_splits,
+            top,
+            preferred_rows(origins, top),
+            s.selection,
+        )
         self.best_params_ = dict(params[self.best_index_])
         self.best_score_ = float(cv[f"mean_test_{s.refit_metric}"][self.best_index_])
         self.best_epochs_ = int(cv["n_resources"][self.best_index_])

@@ -24,6 +24,13 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
+from ._choice import (
+    ESTIMATOR_ORIGIN,
+    SEARCH_ORIGIN,
+    candidate_origins,
+    choose_index,
+    preferred_rows,
+)
 from ._compat import BaseSearchCV, _fit_context, fit_search
 from ._engine import CandidateRunner, final_step
 from ._monitor import Interrupted, SearchMonitor
@@ -81,9 +88,40 @@ class _EngineSearchMixin(BaseSearchCV):
     A subclass of ``BaseSearchCV`` so that it comes before it in every
     search's method order, also where the search class's own ``fit`` calls
     ``super().fit`` (scikit-optimize's ``BayesSearchCV``).
+
+    Two more attributes may be set before ``fit``: ``starting_candidates``,
+    the ``(candidate, origin)`` pairs the search evaluates first (the
+    estimator's own settings, then the portfolio), and ``selection``, the
+    rule that picks the best candidate (``_choice.choose_index``). Left
+    unset, the search is its parent class. ``cv_results_["origin"]`` says
+    where each candidate came from.
     """
 
     monitor = None
+    starting_candidates = ()
+    selection = "best"
+
+    def _select_best_index(self, refit, refit_metric, results):
+        best = super()._select_best_index(refit, refit_metric, results)
+        if callable(refit) or self.selection == "best":
+            return best
+        metric = refit_metric if isinstance(refit_metric, str) else "score"
+        origins = self._origins(results["params"])
+        eligible = np.arange(len(origins))
+        if "iter" in results:  # successive halving: its last rung
+            eligible = np.flatnonzero(results["iter"] == np.max(results["iter"]))
+        return choose_index(
+            results[f"mean_test_{metric}"],
+            results[f"std_test_{metric}"],
+            self.n_splits_,
+            eligible,
+            preferred_rows(origins, eligible),
+            self.selection,
+        )
+
+    def _origins(self, params):
+        resource = getattr(self, "resource", None)
+        return candidate_origins(params, self.starting_candidates, ignore={resource})
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **params):
@@ -105,22 +143,87 @@ class _EngineSearchMixin(BaseSearchCV):
             The fitted search.
         """
         try:
-            return run_search(self, X, y, params)
+            run_search(self, X, y, params)
         except Interrupted:
             # A second Ctrl-C, during the refit: abort.
             raise KeyboardInterrupt from None
+        self.cv_results_["origin"] = self._origins(self.cv_results_["params"])
+        return self
 
 
 class MonitoredGridSearchCV(_EngineSearchMixin, GridSearchCV):
-    """``GridSearchCV`` with its fold fits on the engine."""
+    """``GridSearchCV`` with its fold fits on the engine.
+
+    Its starting candidates are in its grid already: :func:`build_search`
+    puts them first.
+    """
 
 
 class MonitoredRandomizedSearchCV(_EngineSearchMixin, RandomizedSearchCV):
-    """``RandomizedSearchCV`` with its fold fits on the engine."""
+    """``RandomizedSearchCV`` with its fold fits on the engine.
+
+    The starting candidates take the place of the last random draws, so
+    that the search still evaluates ``n_iter`` candidates.
+    """
+
+    def _run_search(self, evaluate_candidates, **context):
+        starting = [c for c, _ in self.starting_candidates][: self.n_iter]
+
+        def evaluate_starting_first(candidate_params, **kwargs):
+            drawn = list(candidate_params)[: len(candidate_params) - len(starting)]
+            return evaluate_candidates([*starting, *drawn], **kwargs)
+
+        super()._run_search(evaluate_starting_first, **context)
 
 
 class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
-    """``HalvingRandomSearchCV`` with its fold fits on the engine."""
+    """``HalvingRandomSearchCV`` with its fold fits on the engine.
+
+    The starting candidates take the place of the last random draws of the
+    first rung, and the estimator's own settings go on to every rung in
+    the place of the weakest candidate kept, whatever their score: they
+    learn slowly at few epochs, and cut at the first rung they would never
+    be compared at full training, so the search could end below the model
+    it started from. The rungs keep the sizes scikit-learn plans.
+    """
+
+    def _run_search(self, evaluate_candidates, **context):
+        starting = [c for c, _ in self.starting_candidates][: self.n_candidates]
+        own = next(
+            (c for c, o in self.starting_candidates if o == ESTIMATOR_ORIGIN), None
+        )
+        last = {}  # the results so far, as evaluate_candidates returns them
+
+        def evaluate_keeping_own(candidate_params, cv=None, more_results=None, **kw):
+            candidates = list(candidate_params)
+            if more_results["iter"][0] == 0:
+                drawn = candidates[: len(candidates) - len(starting)]
+                candidates = [self._at_rung(c, candidates) for c in starting] + drawn
+            elif own is not None and own not in self._without_resource(candidates):
+                weakest = int(np.argmin(self._last_scores(candidates, last)))
+                candidates[weakest] = self._at_rung(own, candidates)
+            last.update(
+                evaluate_candidates(candidates, cv, more_results=more_results, **kw)
+            )
+            return last
+
+        super()._run_search(evaluate_keeping_own, **context)
+
+    def _at_rung(self, candidate, candidates):
+        """Return ``candidate`` with the resource the others have at this rung."""
+        if self.resource in candidates[0]:
+            return {**candidate, self.resource: candidates[0][self.resource]}
+        return dict(candidate)
+
+    def _without_resource(self, candidates):
+        return [{k: v for k, v in c.items() if k != self.resource} for c in candidates]
+
+    def _last_scores(self, candidates, results):
+        """Return each candidate's mean score at the previous rung; NaN lowest."""
+        last_rung = np.flatnonzero(results["iter"] == np.max(results["iter"]))
+        params = self._without_resource([results["params"][i] for i in last_rung])
+        means = np.nan_to_num(results["mean_test_score"][last_rung], nan=-np.inf)
+        return [means[params.index(c)] for c in self._without_resource(candidates)]
 
     def fit(self, X, y=None, **params):
         """Run successive halving, as the parent class does.
@@ -161,7 +264,8 @@ def n_planned_candidates(search):
         return len(
             ParameterSampler(search.param_distributions, search.n_iter, random_state=0)
         )
-    return search.total_iterations
+    # Bayesian search evaluates its starting candidates before its steps.
+    return search.total_iterations + len(search.starting_candidates)
 
 
 def _halving_rung_sizes(search):
@@ -219,6 +323,8 @@ def build_search(
     n_points,
     resource,
     random_state,
+    starting=(),
+    selection="best",
     **search_params,
 ):
     """Return an unfitted search object for ``search`` over ``subspaces``.
@@ -243,6 +349,12 @@ def build_search(
         ``"mlp__max_iter"`` for a pipeline).
     random_state : int or None
         Seed of the candidate sampling; grid search has none.
+    starting : list of (dict, str), default=()
+        Candidates to evaluate first, with their origin labels
+        (``_space.starting_candidates``); grid search takes the estimator's
+        own settings alone, as the first point of its grid.
+    selection : {"one_se", "best"}, default="best"
+        How the best candidate is chosen (``_choice.choose_index``).
     **search_params
         Passed on unchanged: ``scoring``, ``cv``, ``refit``, ``n_jobs``,
         ``pre_dispatch``, ``verbose``, ``error_score``, ``return_train_score``.
@@ -253,10 +365,49 @@ def build_search(
         A subclass of GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV
         or BayesSearchCV whose ``monitor`` attribute may be set.
     """
+    starting = list(starting)[:n_iter]
+    if search == "bayes":
+        # scikit-optimize takes at least one step of its own in each sub-space.
+        first_share = -(-n_iter // len(subspaces))
+        starting = starting[: first_share - 1]
+    search_object = _build(
+        search,
+        estimator,
+        subspaces,
+        n_iter=n_iter,
+        n_grid_points=n_grid_points,
+        n_points=n_points,
+        resource=resource,
+        random_state=random_state,
+        starting=starting,
+        **search_params,
+    )
+    search_object.starting_candidates = starting
+    search_object.selection = selection
+    return search_object
+
+
+def _build(
+    search,
+    estimator,
+    subspaces,
+    *,
+    n_iter,
+    n_grid_points,
+    n_points,
+    resource,
+    random_state,
+    starting,
+    **search_params,
+):
     if search == "grid":
-        return MonitoredGridSearchCV(
-            estimator, to_grid(subspaces, n_grid_points), **search_params
-        )
+        grid = to_grid(subspaces, n_grid_points)
+        own = [
+            {name: [value] for name, value in candidate.items()}
+            for candidate, origin in starting
+            if origin == ESTIMATOR_ORIGIN and candidate not in ParameterGrid(grid)
+        ]
+        return MonitoredGridSearchCV(estimator, own + grid, **search_params)
     if search == "random":
         return MonitoredRandomizedSearchCV(
             estimator,
@@ -286,7 +437,7 @@ def build_search(
 
     return BayesSearchCV(
         estimator,
-        to_search_spaces(subspaces, n_iter),
+        to_search_spaces(subspaces, n_iter, n_starting=len(starting)),
         n_iter=n_iter,
         n_points=n_points,
         random_state=random_state,
@@ -325,7 +476,14 @@ def merge_results(earlier, later):
     for key in sorted(set(earlier) | set(later)):
         if key == "params" or key.startswith("rank_"):
             continue
-        if key.startswith("param_"):
+        if key == "origin":
+            merged[key] = np.concatenate(
+                [
+                    np.asarray(results.get(key, [SEARCH_ORIGIN] * n), dtype=object)
+                    for results, n in ((earlier, n_earlier), (later, n_later))
+                ]
+            )
+        elif key.startswith("param_"):
             parts = [
                 results[key] if key in results else ma.masked_all(n, dtype=object)
                 for results, n in ((earlier, n_earlier), (later, n_later))

@@ -53,6 +53,7 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
     """
 
     prior_results = ()
+    _starting_results = ((), ())
 
     def _run_search(self, evaluate_candidates, **context):
         def evaluate_decoded(candidate_params):
@@ -61,9 +62,16 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
                 evaluate_candidates(candidates), len(candidates)
             )
 
+        self._starting_results = ((), ())
         try:
+            starting = [candidate for candidate, _ in self.starting_candidates]
+            if starting:
+                results = evaluate_decoded(starting)
+                self._starting_results = self._as_told(starting, results)
             super()._run_search(evaluate_decoded)
         except SearchStopped:
+            if not hasattr(self, "optimizers_"):
+                raise  # stopped among the starting candidates
             # The optimizers of the sub-spaces cut short still have results.
             finished = len(self._optim_results)
             self._optim_results.extend(
@@ -96,7 +104,32 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
         if index < len(self.prior_results) and self.prior_results[index][0]:
             points, values = self.prior_results[index]
             optimizer.tell(list(points), list(values))
+        if index == 0 and self._starting_results[0]:
+            # The starting candidates count as the optimizer's first points.
+            points, values = self._starting_results
+            optimizer.tell(list(points), list(values))
         return optimizer
+
+    def _as_told(self, candidates, results):
+        """Return the starting candidates in the first sub-space, as told.
+
+        Each as scikit-optimize's point, with minus its score; a candidate
+        outside the space (the estimator's own settings may be) is left out.
+        """
+        space = self.search_spaces[0][0]
+        names = sorted(space)
+        key = next(k for k in ("mean_test_score", f"mean_test_{self.refit}")
+                   if k in results)  # fmt: skip
+        scores = np.asarray(results[key], dtype=float)[-len(candidates) :]
+        points, values = [], []
+        for candidate, score in zip(candidates, scores, strict=True):
+            point = [_encode(candidate[name]) for name in names]
+            if set(candidate) == set(names) and all(
+                value in space[name] for name, value in zip(names, point, strict=True)
+            ):
+                points.append(point)
+                values.append(-float(score))
+        return points, values
 
 
 def _failures_scored_worst(results, n_new):
@@ -132,22 +165,25 @@ def dimension_from_skopt(value):
     return None
 
 
+def _encode(value):
+    return value if np.ndim(value) == 0 else _Encoded(value)
+
+
 def _to_skopt_dimension(dimension):
     if isinstance(dimension, Range):
         kind = Integer if dimension.integer else Real
         prior = "log-uniform" if dimension.log else "uniform"
         return kind(dimension.low, dimension.high, prior=prior)
-    values = [
-        value if np.ndim(value) == 0 else _Encoded(value) for value in dimension.values
-    ]
-    return Categorical(values)
+    return Categorical([_encode(value) for value in dimension.values])
 
 
-def to_search_spaces(subspaces, n_iter):
+def to_search_spaces(subspaces, n_iter, n_starting=0):
     """Compile sub-spaces into ``BayesSearchCV`` search spaces.
 
     ``n_iter`` is shared out over the sub-spaces, so that it means the total
-    number of candidates as it does for random search.
+    number of candidates as it does for random search; the ``n_starting``
+    candidates evaluated before the optimizer's steps are taken from the
+    first sub-space's share.
     """
     if len(subspaces) > n_iter:
         raise ValueError(
@@ -159,7 +195,7 @@ def to_search_spaces(subspaces, n_iter):
     return [
         (
             {name: _to_skopt_dimension(dim) for name, dim in subspace.items()},
-            share + (index < extra),
+            share + (index < extra) - (index == 0) * n_starting,
         )
         for index, subspace in enumerate(subspaces)
     ]

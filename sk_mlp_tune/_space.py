@@ -20,15 +20,18 @@ scikit-optimize dimensions for ``BayesSearchCV`` (in ``_skopt.py``).
 """
 
 import difflib
+import json
 import math
 import numbers
 import warnings
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 from scipy import stats
 from sklearn.base import is_regressor
 
+from ._choice import ESTIMATOR_ORIGIN, portfolio_origin
 from ._compat import validate_parameter_constraints
 
 PRIORS = ("uniform", "log-uniform")
@@ -451,3 +454,146 @@ def default_param_space(search="halving", estimator=None):
         space.update(_REGRESSOR_CHANGES)
         space["activation"] = [*space["activation"], "identity"]
     return space
+
+
+# scikit-learn's batch_size="auto" is min(200, n_samples); 200 clipped to the
+# samples (with a warning the searches silence) trains the same network.
+_AUTO_BATCH_SIZE = 200
+# hidden_layer_sizes=None on the dropout MLPs: scikit-learn's default.
+_DEFAULT_HIDDEN_LAYER_SIZES = (100,)
+
+
+def estimator_settings(estimator, subspace):
+    """Return the estimator's own values of the keys of ``subspace``, in its terms.
+
+    The estimator's own settings are the first candidate of every search but
+    a user's grid. They are given as the space describes a network, so that
+    ``cv_results_``, the report and the proposers read them as any other
+    candidate: ``batch_size="auto"`` as 200, and ``n_hidden_layers=None,
+    n_neurons=None`` as the layers they build (``hidden_layer_sizes``, by
+    default one layer of 100). A value the space cannot describe is kept.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The template; keys of a pipeline's steps (``"mlp__alpha"``) too.
+    subspace : dict
+        One resolved sub-space: ``{name: Range or Choice}``.
+
+    Returns
+    -------
+    candidate : dict
+        One value per key of ``subspace``: a candidate that builds the same
+        network as the estimator.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune import DropoutMLPClassifier, default_param_space
+    >>> from sk_mlp_tune._space import estimator_settings, resolve_space
+    >>> mlp = DropoutMLPClassifier()
+    >>> [subspace] = resolve_space(default_param_space(), mlp)
+    >>> own = estimator_settings(mlp, subspace)
+    >>> own["batch_size"], own["n_hidden_layers"], own["n_neurons"], own["layer_shape"]
+    (200, 1, 100, 'constant')
+    """
+    params = estimator.get_params(deep=True)
+    own = {name: params[name] for name in subspace}
+    for name in subspace:
+        prefix, _, parameter = name.rpartition("__")
+        prefix = prefix + "__" if prefix else ""
+        if parameter == "batch_size" and own[name] == "auto":
+            own[name] = _AUTO_BATCH_SIZE
+        if parameter in ("n_hidden_layers", "n_neurons") and own[name] is None:
+            sizes = params.get(prefix + "hidden_layer_sizes")
+            sizes = _DEFAULT_HIDDEN_LAYER_SIZES if sizes is None else sizes
+            sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+            shape = _layer_shape_of(sizes)
+            if shape is None:
+                continue  # no shorthand describes it: keep the estimator's
+            own[name] = len(sizes) if parameter == "n_hidden_layers" else sizes[0]
+            if prefix + "layer_shape" in own:
+                own[prefix + "layer_shape"] = shape
+    return own
+
+
+def _layer_shape_of(sizes):
+    from ._network import architecture
+
+    for shape in ("constant", "funnel"):
+        if architecture(len(sizes), sizes[0], shape) == sizes:
+            return shape
+    return None
+
+
+def lies_in(candidate, subspace):
+    """Tell whether every value of ``candidate`` lies in ``subspace``, key for key."""
+    if set(candidate) != set(subspace):
+        return False
+    for name, dimension in subspace.items():
+        value = candidate[name]
+        if isinstance(dimension, Choice):
+            if value not in dimension.values:
+                return False
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        elif dimension.integer and int(value) != value:
+            return False
+        elif not dimension.low <= value <= dimension.high:
+            return False
+    return True
+
+
+def portfolio(estimator):
+    """Return the learned portfolio for ``estimator``'s task, best first.
+
+    The portfolio is an ordered list of configurations of the default
+    space that did well across many real tables, built greedily by
+    ``benchmarks/build_portfolio.py`` and shipped as ``portfolio.json``
+    beside this module, with the tables and the command that made it.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A classifier or a regressor: each task has its own portfolio.
+
+    Returns
+    -------
+    entries : list of dict
+        Candidates in the default space's terms, in the order to try them.
+    """
+    with resources.files(__package__).joinpath("portfolio.json").open() as file:
+        data = json.load(file)
+    return [
+        dict(entry)
+        for entry in data["regressor" if is_regressor(estimator) else "classifier"]
+    ]
+
+
+def starting_candidates(estimator, subspaces, *, with_portfolio):
+    """Return the candidates a search begins with, each with its origin label.
+
+    The estimator's own settings first (:func:`estimator_settings` of the
+    first sub-space), then, with ``with_portfolio``, the entries of
+    :func:`portfolio` that lie in the first sub-space and differ from it.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The template.
+    subspaces : list of dict
+        The resolved space.
+    with_portfolio : bool
+        Whether the portfolio's entries follow the estimator's settings.
+
+    Returns
+    -------
+    starting : list of (dict, str)
+        Candidates and their labels: ``"estimator"``, ``"portfolio 1"``, ...
+    """
+    own = estimator_settings(estimator, subspaces[0])
+    starting = [(own, ESTIMATOR_ORIGIN)]
+    if with_portfolio:
+        for position, entry in enumerate(portfolio(estimator)):
+            if lies_in(entry, subspaces[0]) and entry != own:
+                starting.append((entry, portfolio_origin(position)))
+    return starting

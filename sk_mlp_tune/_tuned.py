@@ -36,6 +36,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._choice import SELECTIONS, choose_index, preferred_rows
 from ._compat import (
     HasMethods,
     Interval,
@@ -61,7 +62,12 @@ from ._search import (
     n_planned_candidates,
     stopped_at_max_iter,
 )
-from ._space import check_values_accepted, default_param_space, resolve_space
+from ._space import (
+    check_values_accepted,
+    default_param_space,
+    resolve_space,
+    starting_candidates,
+)
 
 # What fit copies from the fitted search object; the names mean what they
 # mean on GridSearchCV.
@@ -193,6 +199,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "error_score": [StrOptions({"raise"}), numbers.Real],
         "return_train_score": ["boolean"],
         "checkpoint": [str, os.PathLike, None],
+        "portfolio": ["boolean"],
+        "selection": [StrOptions(set(SELECTIONS))],
     }
 
     def __init__(
@@ -217,6 +225,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         error_score=np.nan,
         return_train_score=False,
         checkpoint=None,
+        portfolio=True,
+        selection="one_se",
     ):
         self.estimator = estimator
         self.param_space = param_space
@@ -237,6 +247,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.error_score = error_score
         self.return_train_score = return_train_score
         self.checkpoint = checkpoint
+        self.portfolio = portfolio
+        self.selection = selection
 
     def _default_estimator(self):
         """Return the MLP used when ``estimator`` is None."""
@@ -260,6 +272,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         ``previous`` is the state of an earlier fit to continue (warm start).
         """
         template, search_seed, subspaces = self._seeded_template_and_space()
+        # A continued search evaluated its starting candidates in its first round.
+        starting = []
+        if previous is None:
+            starting = self._starting_candidates(template, subspaces)
         if self.random_state is not None:
             if previous is not None:
                 # Each continued round of random search draws new candidates.
@@ -281,6 +297,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 _epochs_name(template) if self.resource == "max_iter" else "n_samples"
             ),
             random_state=search_seed,
+            starting=starting,
+            selection=self.selection,
             scoring=self.scoring,
             cv=self.cv,
             refit=self.refit,
@@ -293,6 +311,20 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if previous is not None:
             previous.continue_with(search)
         return search
+
+    def _starting_candidates(self, template, subspaces):
+        """Return the candidates every search begins with, and their origins.
+
+        The estimator's own settings (but in a grid of the user's), then,
+        with the default space and ``portfolio=True``, the portfolio.
+        """
+        if self.search == "grid" and self.param_space is not None:
+            return []
+        return starting_candidates(
+            template,
+            subspaces,
+            with_portfolio=self.portfolio and self.param_space is None,
+        )
 
     def _seeded_template_and_space(self):
         """Return the template, the search's seed and the resolved space.
@@ -559,14 +591,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 score_params["sample_weight"] = fit_params["sample_weight"]
         folds = list(cv.split(X, y, groups))
         current = template.get_params(deep=True)
-        first = {name: current[name] for name in subspaces[0]}
+        starting = self._starting_candidates(template, subspaces)[: self.n_iter]
         settings = EngineSettings(
             template=template,
             subspaces=subspaces,
             resource=resource,
             max_epochs=int(current[resource]),
             n_candidates=self.n_iter,
-            first_candidate=first,
+            starting=starting,
+            selection=self.selection,
             random_state=search_seed,
             scorer=scorer,
             refit_metric=refit_metric,
@@ -590,6 +623,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 score_params,
                 _stable(template),
                 subspaces,
+                starting,
                 self.n_iter,
                 search_seed,
                 _stable(scorer),
@@ -679,7 +713,16 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         else:
             self.multimetric_ = False  # warm_start refuses several metrics
             self.cv_results_ = merge_results(previous.cv_results, search.cv_results_)
-            self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+            results = self.cv_results_
+            every_row = np.arange(len(results["params"]))
+            self.best_index_ = choose_index(
+                results["mean_test_score"],
+                results["std_test_score"],
+                search.n_splits_,
+                every_row,
+                preferred_rows(results["origin"], every_row),
+                self.selection,
+            )
             self.best_params_ = self.cv_results_["params"][self.best_index_]
             self.best_score_ = self.cv_results_["mean_test_score"][self.best_index_]
             self.n_splits_ = search.n_splits_
@@ -1008,7 +1051,10 @@ _SHARED_PARAMETERS = """
         is never modified.
 
     search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
-        How candidates are chosen (see the benchmarks page for how they
+        How candidates are chosen; every strategy but a grid of your own
+        starts from the estimator's own settings, which halving and asha
+        carry to full training whatever their early scores, so a search
+        never ends below them in CV (see the benchmarks page for how they
         compare; halving is the default because it matched or beat the
         other strategies and tools at 20 candidates in the least time):
         ``"grid"`` tries every combination with
@@ -1023,12 +1069,13 @@ _SHARED_PARAMETERS = """
         rung (:class:`~sklearn.model_selection.HalvingRandomSearchCV`),
         each rung training from scratch; ``"asha"`` is the package's own
         asynchronous successive halving over the epochs: ``n_iter``
-        candidates, the estimator's own settings first, then random ones,
-        then proposals from Optuna's TPE model of the scores so far; each
-        rung trains ``factor`` (3) times the epochs of the previous one, up
-        to the estimator's ``max_iter``, and a candidate in the top third
-        of its rung *continues* training from where it stopped, as soon as
-        a worker is free (see :ref:`strategies`).
+        candidates, the estimator's own settings and the portfolio first,
+        then random ones, then proposals from Optuna's TPE model of the
+        scores so far; each rung trains ``factor`` (3) times the epochs of
+        the previous one, up to the estimator's ``max_iter``, and a
+        candidate in the top third of its rung *continues* training from
+        where it stopped, as soon as a worker is free (see
+        :ref:`strategies`).
 
     n_iter : int, default=20
         Number of candidates for random, Bayesian and halving search (shared
@@ -1131,6 +1178,26 @@ _SHARED_PARAMETERS = """
         The file holds pickles: load only checkpoints you wrote. None
         records nothing.
 
+    portfolio : bool, default=True
+        Whether, with the default space (``param_space=None``), the first
+        candidates after the estimator's own settings come from the learned
+        portfolio: an ordered list of networks that did well across 25 real
+        tables (``benchmarks/build_portfolio.py``; see :ref:`portfolio`).
+        The rest are proposed by the strategy as usual, so ``n_iter`` still
+        counts every candidate. Grid search takes no portfolio.
+
+    selection : {"one_se", "best"}, default="one_se"
+        How the best candidate is chosen among those fully trained (the
+        last rung, for successive halving). ``"best"``: the best mean CV
+        score, as :class:`~sklearn.model_selection.GridSearchCV` chooses.
+        ``"one_se"``: the one-standard-error rule: the estimator's own
+        settings if their mean score is within one standard error
+        (``std_test_score / sqrt(n_splits)``) of the best, else the
+        portfolio's first entry within it, else the best. On small data
+        the best mean is often the luckiest candidate, not the best one; on
+        large data the standard error is small and both rules agree. A
+        callable ``refit`` chooses by itself.
+
     Attributes
     ----------
     search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV, \
@@ -1154,12 +1221,17 @@ HalvingRandomSearchCV or AsynchronousHalving
         Mean cross-validated score of the best candidate.
 
     best_index_ : int
-        Index of the best candidate in ``cv_results_``.
+        Index of the chosen candidate in ``cv_results_``; with
+        ``selection="one_se"`` it may rank below the first.
 
     cv_results_ : dict of numpy (masked) ndarrays
         One entry per candidate, as in
         :class:`~sklearn.model_selection.GridSearchCV`; ``pd.DataFrame`` of
-        it is a table.
+        it is a table. Its ``"origin"`` column says where each candidate
+        came from: ``"estimator"`` (the estimator's own settings, in the
+        space's terms: ``batch_size="auto"`` as 200, the layers as
+        ``n_hidden_layers`` and ``n_neurons``), ``"portfolio 1"``, ...
+        or ``"search"`` (the strategy's own proposals).
 
     scorer_ : callable or dict
         The scorer used to pick the best candidate; with several metrics, a

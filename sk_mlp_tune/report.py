@@ -222,6 +222,20 @@ def _n_candidates(tuner):
     return len(tuner.cv_results_["params"])
 
 
+def _selection_note(tuner):
+    """Say how the chosen row was chosen, and why it may not rank first."""
+    if getattr(tuner, "selection", "best") != "one_se" or callable(tuner.refit):
+        return "It has the best mean CV score."
+    return (
+        "Origin: the estimator's own settings, the portfolio's entries, or the "
+        "search's proposals. The chosen row is the estimator's own settings if "
+        "their mean CV score is within one standard error of the best, else the "
+        "portfolio's first entry that is, else the best (selection='one_se'): a "
+        "lead within the noise of the folds does not replace what is known to "
+        "work."
+    )
+
+
 def _top_candidates_section(tuner, n_top=10):
     results = tuner.cv_results_
     chosen = getattr(tuner, "best_index_", None)
@@ -229,10 +243,12 @@ def _top_candidates_section(tuner, n_top=10):
     metric = ranking_metric(tuner)
     names = sorted({name for params in results["params"] for name in params})
     with_rungs = "n_resources" in results
+    origins = results.get("origin", [""] * len(results["params"]))
     rows = [
         (
             "chosen" if i == chosen else "",
             int(results[f"rank_test_{metric}"][i]),
+            origins[i],
             *((results["n_resources"][i],) if with_rungs else ()),
             f"{results[f'mean_test_{metric}'][i]:.4f}",
             f"{results[f'std_test_{metric}'][i]:.4f}",
@@ -242,7 +258,10 @@ def _top_candidates_section(tuner, n_top=10):
         for i in order
     ]
     resource = ("resource",) if with_rungs else ()
-    header = ("", "rank", *resource, "mean CV score", "sd", "fit time (s)", *names)
+    header = (
+        "", "rank", "origin", *resource, "mean CV score", "sd", "fit time (s)",
+        *names,
+    )  # fmt: skip
     note = (
         '<p class="note">The chosen row is the model refitted on all the '
         "training data"
@@ -252,11 +271,13 @@ def _top_candidates_section(tuner, n_top=10):
             if with_rungs
             else ""
         )
-        + ".</p>"
+        + ". "
+        + _selection_note(tuner)
+        + "</p>"
     )
     return (
         f"<h2>Top {len(order)} candidates</h2>"
-        + _table(header, rows, text_columns=(0,), marked=(0,))
+        + _table(header, rows, text_columns=(0, 2), marked=(0,))
         + note
     )
 

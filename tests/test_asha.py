@@ -121,13 +121,14 @@ def test_asha_continues_rather_than_restarts(fitted):
 
 def test_asha_first_candidate_is_the_estimator_as_given(fitted):
     """Check that the estimator's own settings run first, up to the top rung."""
-    own = {"learning_rate_init": 0.001, "n_neurons": None}
+    # In the space's terms: n_neurons=None builds scikit-learn's 100 units.
+    own = {"learning_rate_init": 0.001, "n_neurons": 100}
     results = fitted.cv_results_
     assert results["params"][0] == own
-    rungs = [
-        r for p, r in zip(results["params"], results["iter"], strict=True) if p == own
-    ]
-    assert rungs == [0, 1, 2]
+    rows = [i for i, p in enumerate(results["params"]) if p == own]
+    assert list(results["iter"][rows]) == [0, 1, 2]
+    assert set(results["origin"][rows]) == {"estimator"}
+    assert set(np.delete(results["origin"], rows)) == {"search"}
 
 
 def test_asha_is_reproducible_with_one_job(digits, fitted):

@@ -124,8 +124,14 @@ def test_fit_hidden_layer_size_tuples(iris, fast_mlp, search):
     tuner = make_tuner(
         fast_mlp, search, param_space={"hidden_layer_sizes": sizes}, n_iter=3
     ).fit(X, y)
-    assert tuner.best_params_["hidden_layer_sizes"] in sizes
-    assert all(p["hidden_layer_sizes"] in sizes for p in tuner.cv_results_["params"])
+    # The estimator's own (8,) is a candidate too, but in a grid of one's own.
+    candidates = sizes if search == "grid" else [*sizes, (8,)]
+    assert tuner.best_params_["hidden_layer_sizes"] in candidates
+    for params, origin in zip(
+        tuner.cv_results_["params"], tuner.cv_results_["origin"], strict=True
+    ):
+        assert params["hidden_layer_sizes"] in candidates
+        assert (origin == "estimator") == (params["hidden_layer_sizes"] == (8,))
     assert (
         tuner.best_estimator_.hidden_layer_sizes
         == tuner.best_params_["hidden_layer_sizes"]
@@ -141,7 +147,7 @@ def test_fit_subspaces(iris, fast_mlp):
         {"solver": ["adam"], "learning_rate_init": (1e-3, 1e-1, "log-uniform")},
     ]
     for search in SEARCHES:
-        tuner = make_tuner(fast_mlp, search, param_space=space, n_iter=4).fit(X, y)
+        tuner = make_tuner(fast_mlp, search, param_space=space, n_iter=6).fit(X, y)
         solvers = [p["solver"] for p in tuner.cv_results_["params"]]
         assert set(solvers) == {"lbfgs", "adam"}, search
         for params in tuner.cv_results_["params"]:
@@ -233,8 +239,10 @@ def test_default_space_in_every_strategy(digits, search):
         random_state=0,
         n_jobs=2,
     ).fit(X, y)
-    expected = {"grid": 32, "random": 3, "bayes": 3}[search]
+    # The default grid starts from the estimator's own settings too.
+    expected = {"grid": 33, "random": 3, "bayes": 3}[search]
     assert len(tuner.cv_results_["params"]) == expected
+    assert tuner.cv_results_["origin"][0] == "estimator"
     for params in tuner.cv_results_["params"]:
         assert 1 <= params["n_hidden_layers"] <= 3
         assert 16 <= params["n_neurons"] <= 256

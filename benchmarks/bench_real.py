@@ -1,0 +1,264 @@
+"""Does tuning pay on real tables? The tuner against what a user has without it.
+
+Every table of ``real_tables.py`` (shipped inside installable wheels) is
+split 80/20 ``--splits`` times, the same splits for every method, and every
+method gets the same preprocessing (``real_tables.preprocessor()``: median
+imputation and scaling of numbers, one-hot encoding of strings):
+
+- ``untuned``: scikit-learn's ``MLPClassifier()`` / ``MLPRegressor()``;
+- ``linear``: ``LogisticRegression()`` / ``RidgeCV()``;
+- ``hgb``: ``HistGradientBoostingClassifier()`` / ``...Regressor()``;
+- ``tuner``: ``TunedMLPClassifier()`` / ``TunedMLPRegressor()`` with their
+  defaults (``n_jobs=2``);
+- ``random``, ``bayes``, ``halving``, ``asha``: the tuner with that
+  ``search=`` and every other default;
+- ``tuner-best``: the default tuner choosing the best CV mean
+  (``selection="best"``), ``tuner-noportfolio``: without the portfolio.
+
+It prints, per table, each method's mean held-out score (accuracy, R²)
+and its paired difference to the untuned MLP, and in sum the paired wins,
+ties (within 0.001) and losses of each method against the untuned MLP and
+the linear model, the mean gain over the untuned MLP with its spread, and
+the median fit time. ``--figure`` draws each table's paired difference to
+the untuned MLP with its spread over splits.
+
+Tables are cut to ``--max-rows`` rows (stratified for classes) to keep a
+run on 2 cores within the hour; the default covers every table whole.
+
+    python benchmarks/bench_real.py                                  # all
+    python benchmarks/bench_real.py --methods untuned linear tuner --splits 5
+    python benchmarks/bench_real.py --tables-from results/bench_real.jsonl
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import real_tables
+from _common import environment, environment_line, save_rows
+
+from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor
+
+METHODS = (
+    "untuned",
+    "linear",
+    "hgb",
+    "tuner",
+    "random",
+    "bayes",
+    "halving",
+    "asha",
+    "tuner-best",
+    "tuner-noportfolio",
+)
+TIE = 1e-3
+
+
+def model(method, task, seed, n_iter):
+    """Return the unfitted model of ``method`` for ``task``, seeded."""
+    classify = task == "classification"
+    if method == "untuned":
+        return (MLPClassifier if classify else MLPRegressor)(random_state=seed)
+    if method == "linear":
+        return LogisticRegression(max_iter=1000) if classify else RidgeCV()
+    if method == "hgb":
+        hgb = (
+            HistGradientBoostingClassifier
+            if classify
+            else HistGradientBoostingRegressor
+        )
+        return hgb(random_state=seed)
+    options = {"random_state": seed, "n_jobs": 2}
+    if n_iter is not None:
+        options["n_iter"] = n_iter
+    if method in ("random", "bayes", "halving", "asha"):
+        options["search"] = method
+    elif method == "tuner-best":
+        options["selection"] = "best"
+    elif method == "tuner-noportfolio":
+        options["portfolio"] = False
+    return (TunedMLPClassifier if classify else TunedMLPRegressor)(**options)
+
+
+def run(tables, methods, splits, max_rows, n_iter):
+    """Fit every method on every split of every table; return the rows."""
+    rows = []
+    for name in tables:
+        X, y, task = real_tables.load(name)
+        stratify = y if task == "classification" else None
+        if len(X) > max_rows:
+            X, _, y, _ = train_test_split(
+                X, y, train_size=max_rows, stratify=stratify, random_state=0
+            )
+            stratify = y if task == "classification" else None
+        for split in range(splits):
+            X_train, X_test, y_train, y_test = train_test_split(
+                X, y, test_size=0.2, stratify=stratify, random_state=split
+            )
+            for method in methods:
+                estimator = make_pipeline(
+                    real_tables.preprocessor(),
+                    clone(model(method, task, split, n_iter)),
+                )
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    estimator.fit(X_train, y_train)
+                seconds = time.perf_counter() - start
+                score = float(estimator.score(X_test, y_test))
+                rows.append(
+                    {
+                        "table": name,
+                        "task": task,
+                        "rows": len(X),
+                        "split": split,
+                        "method": method,
+                        "score": score,
+                        "seconds": seconds,
+                    }
+                )
+                print(f"{name} split {split} {method}: {score:.4f} ({seconds:.1f} s)",
+                      file=sys.stderr, flush=True)  # fmt: skip
+    return rows
+
+
+def paired(rows, method, against):
+    """Return {table: paired differences over splits} of method - against."""
+    scores = defaultdict(dict)
+    for row in rows:
+        scores[row["table"], row["method"]][row["split"]] = row["score"]
+    differences = {}
+    for table in dict.fromkeys(row["table"] for row in rows):
+        mine, theirs = scores[table, method], scores[table, against]
+        common = sorted(set(mine) & set(theirs))
+        if common:
+            differences[table] = np.array([mine[s] - theirs[s] for s in common])
+    return differences
+
+
+def tally(differences):
+    """Return (wins, ties, losses) of paired mean differences."""
+    means = [d.mean() for d in differences.values()]
+    wins = sum(m > TIE for m in means)
+    losses = sum(m < -TIE for m in means)
+    return wins, len(means) - wins - losses, losses
+
+
+def report(rows):
+    """Print the per-table and summary tables of ``rows`` in markdown."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    tables = list(dict.fromkeys(r["table"] for r in rows))
+    by = defaultdict(list)
+    for row in rows:
+        by[row["table"], row["method"]].append(row)
+    print("\n| table | task | rows | " + " | ".join(methods) + " |")
+    print("|---|---|---|" + "---|" * len(methods))
+    for table in tables:
+        first = by[table, methods[0]][0]
+        cells = [
+            f"{np.mean([r['score'] for r in by[table, m]]):.4f}" if by[table, m] else ""
+            for m in methods
+        ]
+        print(f"| {table} | {first['task'][:5]} | {first['rows']} | "
+              + " | ".join(cells) + " |")  # fmt: skip
+    n_splits = len({r["split"] for r in rows})
+    print(f"\nMean held-out score (accuracy or R²) over {n_splits} splits; "
+          f"{environment_line()}.\n")  # fmt: skip
+    print("| method | vs untuned MLP (W/T/L) | worst paired mean | "
+          "mean gain ± spread | vs linear (W/T/L) | median fit s |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for method in methods:
+        times = [r["seconds"] for r in rows if r["method"] == method]
+        cells = [method]
+        for against in ("untuned", "linear"):
+            differences = paired(rows, method, against)
+            if method == against or not differences:
+                cells.append("")
+                if against == "untuned":
+                    cells += ["", ""]
+                continue
+            cells.append("{}/{}/{}".format(*tally(differences)))
+            if against == "untuned":
+                means = np.array([d.mean() for d in differences.values()])
+                # The spread of the mean gain: its standard error over tables.
+                spread = (
+                    means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else 0
+                )
+                cells.append(f"{means.min():+.4f}")
+                cells.append(f"{means.mean():+.4f} ± {spread:.4f}")
+        cells.append(f"{np.median(times):.2f}")
+        print("| " + " | ".join(cells) + " |")
+
+
+def figure(rows, path, method="tuner"):
+    """Draw each table's paired difference of ``method`` to the untuned MLP."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    differences = paired(rows, method, "untuned")
+    names = sorted(differences, key=lambda t: differences[t].mean())
+    means = [differences[t].mean() for t in names]
+    spreads = [differences[t].std() for t in names]
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(names) + 1.2))
+    colors = ["tab:green" if m > TIE else "tab:red" if m < -TIE else "tab:gray"
+              for m in means]  # fmt: skip
+    ax.barh(names, means, xerr=spreads, color=colors, alpha=0.8, capsize=2)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(
+        f"paired held-out difference, {method} minus untuned MLP "
+        "(accuracy or R²; bar: mean, whisker: std over splits)"
+    )
+    ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS)
+    parser.add_argument("--tables", nargs="+", help="table names (default: all)")
+    parser.add_argument("--splits", type=int, default=5)
+    parser.add_argument("--max-rows", type=int, default=5000)
+    parser.add_argument("--n-iter", type=int, help="the tuners' n_iter")
+    parser.add_argument("--figure", type=Path, help="write the figure here")
+    parser.add_argument("--tables-from", type=Path, help="report saved rows")
+    parser.add_argument("--save", default="bench_real", help="results file name")
+    args = parser.parse_args(argv)
+
+    if args.tables_from:
+        rows = [json.loads(line) for line in args.tables_from.read_text().splitlines()]
+    else:
+        names = args.tables or [t.name for t in real_tables.TABLES]
+        rows = run(names, args.methods, args.splits, args.max_rows, args.n_iter)
+        if args.save:
+            save_rows(args.save, rows)
+    report(rows)
+    if args.figure:
+        figure(rows, args.figure)
+    return rows
+
+
+if __name__ == "__main__":
+    environment()  # the peers' versions must import before hours of fits
+    main()
