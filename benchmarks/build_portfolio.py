@@ -26,9 +26,10 @@ The portfolio built on every table is written to
 Run from the repository root (about 15 minutes on 2 cores)::
 
     python benchmarks/build_portfolio.py
-    python benchmarks/build_portfolio.py --scores results/portfolio_scores.json
+    python benchmarks/build_portfolio.py --scores benchmarks/portfolio_scores.json
 
-The second form rebuilds from saved scores without fitting anything.
+The scores are saved in ``benchmarks/portfolio_scores.json`` (committed);
+the second form rebuilds from them without fitting anything.
 """
 
 import argparse
@@ -48,7 +49,7 @@ from sklearn.pipeline import make_pipeline
 sys.path.insert(0, str(Path(__file__).parent))
 
 import real_tables
-from _common import RESULTS_DIR, environment
+from _common import environment
 
 from sk_mlp_tune import DropoutMLPClassifier, DropoutMLPRegressor
 from sk_mlp_tune._space import (
@@ -59,6 +60,9 @@ from sk_mlp_tune._space import (
 )
 
 PORTFOLIO_FILE = Path(__file__).parents[1] / "sk_mlp_tune" / "portfolio.json"
+# The scores behind the portfolio, kept so that it can be rebuilt, and tried
+# leave-one-table-out by bench_real.py, without fitting anything.
+SCORES_FILE = Path(__file__).parent / "portfolio_scores.json"
 TASKS = ("classification", "regression")
 
 
@@ -163,6 +167,30 @@ def greedy(scores, tables, size):
     return chosen
 
 
+def leave_one_out(table, task="classification", size=8, scores_file=SCORES_FILE):
+    """Return the portfolio built without ``table``: what it would be for new data.
+
+    Parameters
+    ----------
+    table : str
+        The table left out.
+    task : {"classification", "regression"}
+        Its task: the portfolio is built on the other tables of the task.
+    size : int
+        Entries after the default network.
+    scores_file : path
+        The saved scores of :func:`measure`.
+
+    Returns
+    -------
+    entries : list of dict
+    """
+    saved = json.loads(Path(scores_file).read_text())
+    names = [t.name for t in real_tables.TABLES if t.task == task and t.name != table]
+    order = greedy(saved["scores"], names, size)
+    return [saved["configs"][task][c] for c in order[1:]]
+
+
 def anytime(scores, tables, size, k_max, n_orders, seed):
     """Held-out score of the CV-best of the first k candidates, per table.
 
@@ -220,9 +248,8 @@ def main():
             [args.seed + r for r in range(args.repeats)],
             args.n_jobs,
         )
-        RESULTS_DIR.mkdir(exist_ok=True)
-        (RESULTS_DIR / "portfolio_scores.json").write_text(
-            json.dumps({"configs": configs, "scores": scores, **environment()})
+        SCORES_FILE.write_text(
+            json.dumps({"configs": configs, "scores": scores, **environment()}) + "\n"
         )
 
     portfolio = {}

@@ -440,7 +440,11 @@ class CandidateRunner:
             self.monitor.stop("interrupted")
             # A fold that finished before Ctrl-C may complete its candidate.
             for future, (candidate, split) in list(in_flight.items()):
-                if future.done() and future.exception() is None:
+                if (
+                    future.done()
+                    and not future.cancelled()
+                    and future.exception() is None
+                ):
                     del in_flight[future]
                     keep(candidate, split, *future.result())
             self._stop_workers(in_flight)

@@ -94,7 +94,8 @@ class _EngineSearchMixin(BaseSearchCV):
     estimator's own settings, then the portfolio), and ``selection``, the
     rule that picks the best candidate (``_choice.choose_index``). Left
     unset, the search is its parent class. ``cv_results_["origin"]`` says
-    where each candidate came from.
+    where each candidate came from. Both are attributes, not parameters:
+    ``clone`` of a search object leaves them out.
     """
 
     monitor = None
@@ -167,28 +168,44 @@ class MonitoredRandomizedSearchCV(_EngineSearchMixin, RandomizedSearchCV):
     """
 
     def _run_search(self, evaluate_candidates, **context):
-        starting = [c for c, _ in self.starting_candidates][: self.n_iter]
-
         def evaluate_starting_first(candidate_params, **kwargs):
-            drawn = list(candidate_params)[: len(candidate_params) - len(starting)]
-            return evaluate_candidates([*starting, *drawn], **kwargs)
+            candidates = _starting_then_drawn(
+                self.starting_candidates, candidate_params, self.n_iter
+            )
+            return evaluate_candidates(candidates, **kwargs)
 
         super()._run_search(evaluate_starting_first, **context)
+
+
+def _starting_then_drawn(starting, drawn, n_planned, resource=None):
+    """Return the starting candidates, then as many draws as leave ``n_planned``.
+
+    A draw equal to a starting candidate is left out. When the sampler
+    drew fewer than planned (a small grid of choices, drawn whole), every
+    other draw is kept: there is none to spare.
+    """
+    drawn = list(drawn)
+    at_rung = {resource: drawn[0][resource]} if resource in (drawn or [{}])[0] else {}
+    starting = [{**candidate, **at_rung} for candidate, _ in starting][:n_planned]
+    others = [candidate for candidate in drawn if candidate not in starting]
+    if len(drawn) >= n_planned:
+        others = others[: max(n_planned - len(starting), 0)]
+    return starting + others
 
 
 class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
     """``HalvingRandomSearchCV`` with its fold fits on the engine.
 
     The starting candidates take the place of the last random draws of the
-    first rung, and the estimator's own settings go on to every rung in
-    the place of the weakest candidate kept, whatever their score: they
-    learn slowly at few epochs, and cut at the first rung they would never
-    be compared at full training, so the search could end below the model
-    it started from. The rungs keep the sizes scikit-learn plans.
+    first rung, and the estimator's own settings go on to every rung
+    whatever their score: they learn slowly at few epochs, and cut at the
+    first rung they would never be compared at full training, so the search
+    could end below the model it started from. They take the place of the
+    weakest candidate kept, so that the rungs keep the sizes scikit-learn
+    plans, but join a rung of one candidate beside it.
     """
 
     def _run_search(self, evaluate_candidates, **context):
-        starting = [c for c, _ in self.starting_candidates][: self.n_candidates]
         own = next(
             (c for c, o in self.starting_candidates if o == ESTIMATOR_ORIGIN), None
         )
@@ -197,11 +214,21 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
         def evaluate_keeping_own(candidate_params, cv=None, more_results=None, **kw):
             candidates = list(candidate_params)
             if more_results["iter"][0] == 0:
-                drawn = candidates[: len(candidates) - len(starting)]
-                candidates = [self._at_rung(c, candidates) for c in starting] + drawn
+                candidates = _starting_then_drawn(
+                    self.starting_candidates, candidates, len(candidates),
+                    self.resource,
+                )  # fmt: skip
             elif own is not None and own not in self._without_resource(candidates):
-                weakest = int(np.argmin(self._last_scores(candidates, last)))
-                candidates[weakest] = self._at_rung(own, candidates)
+                carried = {**own, **self._resource_of(candidates)}
+                if len(candidates) > 1:
+                    weakest = int(np.argmin(self._last_scores(candidates, last)))
+                    candidates[weakest] = carried
+                else:  # the last rung: never the estimator's settings alone
+                    candidates.append(carried)
+            # Every row of a rung has the same iter and n_resources.
+            more_results = {
+                k: [v[0]] * len(candidates) for k, v in more_results.items()
+            }
             last.update(
                 evaluate_candidates(candidates, cv, more_results=more_results, **kw)
             )
@@ -209,11 +236,11 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
 
         super()._run_search(evaluate_keeping_own, **context)
 
-    def _at_rung(self, candidate, candidates):
-        """Return ``candidate`` with the resource the others have at this rung."""
+    def _resource_of(self, candidates):
+        """Return ``{resource: value}`` of this rung, or {} for n_samples."""
         if self.resource in candidates[0]:
-            return {**candidate, self.resource: candidates[0][self.resource]}
-        return dict(candidate)
+            return {self.resource: candidates[0][self.resource]}
+        return {}
 
     def _without_resource(self, candidates):
         return [{k: v for k, v in c.items() if k != self.resource} for c in candidates]
@@ -259,7 +286,10 @@ def n_planned_candidates(search):
     if isinstance(search, GridSearchCV):
         return len(ParameterGrid(search.param_grid))
     if isinstance(search, HalvingRandomSearchCV):
-        return sum(_halving_rung_sizes(search))
+        # The estimator's own settings join a last rung of one candidate.
+        sizes = _halving_rung_sizes(search)
+        carried = any(o == ESTIMATOR_ORIGIN for _, o in search.starting_candidates)
+        return sum(sizes) + (carried and len(sizes) > 1 and sizes[-1] == 1)
     if isinstance(search, RandomizedSearchCV):
         return len(
             ParameterSampler(search.param_distributions, search.n_iter, random_state=0)

@@ -118,10 +118,14 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
         """
         space = self.search_spaces[0][0]
         names = sorted(space)
-        key = next(k for k in ("mean_test_score", f"mean_test_{self.refit}")
-                   if k in results)  # fmt: skip
-        scores = np.asarray(results[key], dtype=float)[-len(candidates) :]
+        key = next(
+            (k for k in ("mean_test_score", f"mean_test_{self.refit}") if k in results),
+            None,
+        )
         points, values = [], []
+        if key is None:  # several metrics and none named to optimise
+            return points, values
+        scores = np.asarray(results[key], dtype=float)[-len(candidates) :]
         for candidate, score in zip(candidates, scores, strict=True):
             point = [_encode(candidate[name]) for name in names]
             if set(candidate) == set(names) and all(

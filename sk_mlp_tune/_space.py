@@ -504,16 +504,38 @@ def estimator_settings(estimator, subspace):
         if parameter == "batch_size" and own[name] == "auto":
             own[name] = _AUTO_BATCH_SIZE
         if parameter in ("n_hidden_layers", "n_neurons") and own[name] is None:
-            sizes = params.get(prefix + "hidden_layer_sizes")
-            sizes = _DEFAULT_HIDDEN_LAYER_SIZES if sizes is None else sizes
-            sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
-            shape = _layer_shape_of(sizes)
-            if shape is None:
-                continue  # no shorthand describes it: keep the estimator's
-            own[name] = len(sizes) if parameter == "n_hidden_layers" else sizes[0]
-            if prefix + "layer_shape" in own:
-                own[prefix + "layer_shape"] = shape
+            own.update(_shorthands_of(params, prefix, own))
     return own
+
+
+def _shorthands_of(params, prefix, own):
+    """Return the shorthands (of those in ``own``) that describe the layers built.
+
+    With neither shorthand set, the layers are ``hidden_layer_sizes``, and
+    the shorthands and shape that build them are given, if any do. With one
+    set, the network fills the other with 1 layer or 100 units; the shape
+    is the estimator's.
+    """
+    depth = params.get(prefix + "n_hidden_layers")
+    width = params.get(prefix + "n_neurons")
+    if depth is not None or width is not None:
+        described = {
+            prefix + "n_hidden_layers": depth or 1,
+            prefix + "n_neurons": width or _DEFAULT_HIDDEN_LAYER_SIZES[0],
+        }
+        return {k: v for k, v in described.items() if k in own}
+    sizes = params.get(prefix + "hidden_layer_sizes")
+    sizes = _DEFAULT_HIDDEN_LAYER_SIZES if sizes is None else sizes
+    sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+    shape = _layer_shape_of(sizes)
+    if shape is None:
+        return {}  # no shorthand describes them: keep the estimator's values
+    described = {
+        prefix + "n_hidden_layers": len(sizes),
+        prefix + "n_neurons": sizes[0],
+        prefix + "layer_shape": shape,
+    }
+    return {k: v for k, v in described.items() if k in own}
 
 
 def _layer_shape_of(sizes):
@@ -569,12 +591,11 @@ def portfolio(estimator):
     ]
 
 
-def starting_candidates(estimator, subspaces, *, with_portfolio):
+def starting_candidates(estimator, subspaces, entries):
     """Return the candidates a search begins with, each with its origin label.
 
     The estimator's own settings first (:func:`estimator_settings` of the
-    first sub-space), then, with ``with_portfolio``, the entries of
-    :func:`portfolio` that lie in the first sub-space and differ from it.
+    first sub-space), then the portfolio's entries that differ from them.
 
     Parameters
     ----------
@@ -582,18 +603,49 @@ def starting_candidates(estimator, subspaces, *, with_portfolio):
         The template.
     subspaces : list of dict
         The resolved space.
-    with_portfolio : bool
-        Whether the portfolio's entries follow the estimator's settings.
+    entries : bool or list of dict
+        ``True``: the shipped :func:`portfolio`'s entries that lie in the
+        first sub-space. ``False``: none. A list: these entries, as given
+        (checked by :func:`check_portfolio`).
 
     Returns
     -------
     starting : list of (dict, str)
         Candidates and their labels: ``"estimator"``, ``"portfolio 1"``, ...
+        (the entry's position in the portfolio, from 1).
     """
     own = estimator_settings(estimator, subspaces[0])
+    if entries is True:
+        entries = [
+            e if lies_in(e, subspaces[0]) else None for e in portfolio(estimator)
+        ]
     starting = [(own, ESTIMATOR_ORIGIN)]
-    if with_portfolio:
-        for position, entry in enumerate(portfolio(estimator)):
-            if lies_in(entry, subspaces[0]) and entry != own:
-                starting.append((entry, portfolio_origin(position)))
+    for position, entry in enumerate(entries or ()):
+        if entry is not None and entry != own:
+            starting.append((dict(entry), portfolio_origin(position)))
     return starting
+
+
+def check_portfolio(entries, estimator):
+    """Refuse a portfolio of the user's that is not a list of parameter dicts.
+
+    Parameters
+    ----------
+    entries : list
+        The ``portfolio`` given to the tuner.
+    estimator : estimator instance
+        The template whose parameters the entries must name.
+    """
+    valid = estimator.get_params(deep=True)
+    for index, entry in enumerate(entries):
+        where = f"portfolio[{index}]"
+        if not isinstance(entry, dict) or not entry:
+            raise TypeError(
+                f"{where} must be a non-empty dict of the estimator's parameters, "
+                f"e.g. {{'alpha': 1e-3}}; got {entry!r}."
+            )
+        for name in entry:
+            if name not in valid:
+                raise ValueError(
+                    _unknown_parameter_message(name, valid, estimator, where)
+                )

@@ -63,6 +63,7 @@ from ._search import (
     stopped_at_max_iter,
 )
 from ._space import (
+    check_portfolio,
     check_values_accepted,
     default_param_space,
     resolve_space,
@@ -116,6 +117,14 @@ def _best_estimator_attribute(name):
 
 
 @dataclass
+class _Refitted:
+    """A refitted model and its time, as a search holds them."""
+
+    best_estimator_: object
+    refit_time_: float
+
+
+@dataclass
 class _WarmState:
     """What a warm-started fit needs of the previous one."""
 
@@ -125,6 +134,7 @@ class _WarmState:
     cv_results: dict
     evaluated: list
     prior_results: list
+    best_index: int
     best_estimator_: object
     refit_time_: float
     n_max_iter_reached: int
@@ -141,6 +151,7 @@ class _WarmState:
             cv_results=tuner.cv_results_,
             evaluated=list(tuner.cv_results_["params"]),
             prior_results=[(list(o.Xi), list(o.yi)) for o in optimizers],
+            best_index=getattr(tuner, "best_index_", None),
             best_estimator_=getattr(tuner, "best_estimator_", None),
             refit_time_=getattr(tuner, "refit_time_", None),
             n_max_iter_reached=tuner.n_max_iter_reached_,
@@ -199,7 +210,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "error_score": [StrOptions({"raise"}), numbers.Real],
         "return_train_score": ["boolean"],
         "checkpoint": [str, os.PathLike, None],
-        "portfolio": ["boolean"],
+        "portfolio": ["boolean", list],
         "selection": [StrOptions(set(SELECTIONS))],
     }
 
@@ -320,11 +331,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """
         if self.search == "grid" and self.param_space is not None:
             return []
-        return starting_candidates(
-            template,
-            subspaces,
-            with_portfolio=self.portfolio and self.param_space is None,
-        )
+        entries = self.portfolio
+        if entries is True and self.param_space is not None:
+            entries = False  # the shipped portfolio is for the default space
+        if self.search == "grid":
+            entries = False
+        return starting_candidates(template, subspaces, entries)
 
     def _seeded_template_and_space(self):
         """Return the template, the search's seed and the resolved space.
@@ -378,10 +390,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                     "search='asha' (successive halving by the refit metric), "
                     "'grid', 'random' or 'bayes', or one metric in scoring."
                 )
-            if self.search == "asha" and refit_metric is None:
+            if self.search in ("asha", "bayes") and refit_metric is None:
+                what = {"asha": "promotes", "bayes": "proposes"}[self.search]
                 raise ValueError(
-                    "search='asha' promotes candidates by one metric: with several "
-                    f"in scoring, refit must name it; got refit={self.refit!r}."
+                    f"search={self.search!r} {what} candidates by one metric: with "
+                    f"several in scoring, refit must name it; got refit={self.refit!r}."
                 )
             if self.warm_start:
                 raise ValueError(
@@ -410,6 +423,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 f"search repeats; got random_state={self.random_state!r}. Set "
                 "random_state=0 (or any integer), or checkpoint=None."
             )
+        if isinstance(self.portfolio, list):
+            if self.search == "grid":
+                raise ValueError(
+                    "search='grid' evaluates its grid and no portfolio; got a "
+                    "portfolio of "
+                    f"{len(self.portfolio)} entries. Add them to the grid, or use "
+                    "search='random', 'bayes', 'halving' or 'asha'."
+                )
+            check_portfolio(self.portfolio, template)
         if self.search == "asha":
             epochs_parameter(self._template_estimator())
         if self.search == "halving" and self.resource == "max_iter":
@@ -522,7 +544,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         search.monitor = None
         self.search_ = search
         self.scorer_ = search.scorer_
-        self._collect_results(search, previous)
+        self._collect_results(search, previous, refit_data=(X, y, fit_params))
         self._features_seen_by_best_estimator()
 
         top_rung = self._top_rung(search)
@@ -642,6 +664,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             refit_start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                # batch_size=200 (the estimator's "auto") on fewer samples.
+                warnings.filterwarnings(
+                    "ignore", message="Got `batch_size`", category=UserWarning
+                )
                 best.fit(X, y, **fit_params)
             search.best_estimator_ = best
             search.refit_time_ = time.perf_counter() - refit_start
@@ -701,8 +727,14 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             return None
         return state
 
-    def _collect_results(self, search, previous):
-        """Copy the search's results, merged with the previous round's if any."""
+    def _collect_results(self, search, previous, refit_data=None):
+        """Copy the search's results, merged with the previous round's if any.
+
+        ``refit_data`` (``X, y, fit_params``) refits the merged choice when it
+        is neither round's own: the one-standard-error rule's bar moves
+        with the best mean, so it may pick an earlier row that no round
+        refitted.
+        """
         if previous is None:
             for name in _SEARCH_RESULTS + (_REFIT_RESULTS if self.refit else ()):
                 # As GridSearchCV: several metrics and refit=False give no
@@ -727,9 +759,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             self.best_score_ = self.cv_results_["mean_test_score"][self.best_index_]
             self.n_splits_ = search.n_splits_
             if self.refit:
-                # The round's own refit is the overall best only if it won.
-                came_before = self.best_index_ < len(previous.cv_results["params"])
-                source = previous if came_before else search
+                n_earlier = len(previous.cv_results["params"])
+                if self.best_index_ == previous.best_index:
+                    source = previous
+                elif self.best_index_ == n_earlier + search.best_index_:
+                    source = search
+                else:
+                    source = self._refit_merged_choice(search, *refit_data)
                 self.best_estimator_ = source.best_estimator_
                 self.refit_time_ = source.refit_time_
         # A plain dict of plain Python values, whatever the search object keeps.
@@ -738,6 +774,22 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 name: value.item() if isinstance(value, np.generic) else value
                 for name, value in self.best_params_.items()
             }
+
+    def _refit_merged_choice(self, search, X, y, fit_params):
+        """Refit ``best_params_`` as the search refits; return the fitted state."""
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        else:
+            fit_params = {k: v for k, v in fit_params.items() if k != "groups"}
+        best = clone(search.estimator).set_params(**self.best_params_)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings(
+                "ignore", message="Got `batch_size`", category=UserWarning
+            )
+            best.fit(X, y, **fit_params)
+        return _Refitted(best, time.perf_counter() - start)
 
     def _refitted_estimator(self, what):
         """Return ``best_estimator_``, or say why ``what`` cannot be had."""
@@ -1046,9 +1098,10 @@ _SHARED_PARAMETERS = """
         (1e-6 to 1e-1, log), ``batch_size`` (32 to 256, log) and the
         activation (relu or tanh). For grid search the default is a grid of
         32 candidates: two values each of the learning rate, depth, width,
-        dropout and activation. For a plain scikit-learn MLP the architecture
-        is searched as ``hidden_layer_sizes`` tuples instead. The dict given
-        is never modified.
+        dropout and activation, after the estimator's own settings. For a
+        plain scikit-learn MLP the architecture is searched as
+        ``hidden_layer_sizes`` tuples instead. The dict given is never
+        modified.
 
     search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
         How candidates are chosen; every strategy but a grid of your own
@@ -1070,9 +1123,10 @@ _SHARED_PARAMETERS = """
         each rung training from scratch; ``"asha"`` is the package's own
         asynchronous successive halving over the epochs: ``n_iter``
         candidates, the estimator's own settings and the portfolio first,
-        then random ones, then proposals from Optuna's TPE model of the
-        scores so far; each rung trains ``factor`` (3) times the epochs of
-        the previous one, up to the estimator's ``max_iter``, and a
+        then proposals from Optuna's TPE model of the scores so far (random
+        until it has ``max(5, n_iter // 4)`` results); each rung trains
+        ``factor`` (3) times the epochs of the previous one, up to the
+        estimator's ``max_iter``, and a
         candidate in the top third of its rung *continues* training from
         where it stopped, as soon as a worker is free (see
         :ref:`strategies`).
@@ -1178,13 +1232,15 @@ _SHARED_PARAMETERS = """
         The file holds pickles: load only checkpoints you wrote. None
         records nothing.
 
-    portfolio : bool, default=True
-        Whether, with the default space (``param_space=None``), the first
-        candidates after the estimator's own settings come from the learned
-        portfolio: an ordered list of networks that did well across 25 real
+    portfolio : bool or list of dict, default=True
+        The candidates evaluated after the estimator's own settings, before
+        the strategy proposes its own; ``n_iter`` counts them all. ``True``:
+        with the default space (``param_space=None``), the learned
+        portfolio, an ordered list of networks that did well across 25 real
         tables (``benchmarks/build_portfolio.py``; see :ref:`portfolio`).
-        The rest are proposed by the strategy as usual, so ``n_iter`` still
-        counts every candidate. Grid search takes no portfolio.
+        ``False``: none. A list of dicts of the estimator's parameters:
+        these, in this order, with any space (as Optuna's
+        ``enqueue_trial``). Grid search takes none.
 
     selection : {"one_se", "best"}, default="one_se"
         How the best candidate is chosen among those fully trained (the
@@ -1195,8 +1251,9 @@ _SHARED_PARAMETERS = """
         (``std_test_score / sqrt(n_splits)``) of the best, else the
         portfolio's first entry within it, else the best. On small data
         the best mean is often the luckiest candidate, not the best one; on
-        large data the standard error is small and both rules agree. A
-        callable ``refit`` chooses by itself.
+        large data the standard error is small and both rules agree. With
+        grid, random, Bayesian or halving search, a callable ``refit``
+        chooses by itself.
 
     Attributes
     ----------

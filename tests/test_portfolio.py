@@ -170,17 +170,15 @@ def test_starting_candidates_follow_the_space_and_the_switch():
     """Check the portfolio comes only with the default space, after the estimator."""
     mlp = DropoutMLPClassifier()
     default = resolve_space(default_param_space(), mlp)
-    starting = starting_candidates(mlp, default, with_portfolio=True)
+    starting = starting_candidates(mlp, default, True)
     labels = [label for _, label in starting]
     assert labels[0] == "estimator"
     assert labels[1:] == [f"portfolio {k}" for k in range(1, len(labels))]
     assert len(labels) == 1 + len(portfolio(mlp))
-    assert starting_candidates(mlp, default, with_portfolio=False) == starting[:1]
+    assert starting_candidates(mlp, default, False) == starting[:1]
     # A space of one's own: the entries do not lie in it.
     own_space = resolve_space({"alpha": (1e-5, 1.0, "log-uniform")}, mlp)
-    assert starting_candidates(mlp, own_space, with_portfolio=True) == [
-        ({"alpha": 1e-4}, "estimator")
-    ]
+    assert starting_candidates(mlp, own_space, True) == [({"alpha": 1e-4}, "estimator")]
 
 
 # The strategies.
@@ -288,11 +286,66 @@ def test_selection_best_on_a_grid_of_ones_own_equals_grid_search_cv(iris, fast_m
     assert set(tuner.cv_results_["origin"]) == {"search"}
 
 
+def test_one_se_chooses_the_estimator_below_rank_one():
+    """Check, on made-up results, that the search refits a row ranked second."""
+    from sk_mlp_tune._search import MonitoredRandomizedSearchCV
+
+    search = MonitoredRandomizedSearchCV(DropoutMLPClassifier(), {"alpha": [1.0]})
+    search.starting_candidates = [({"alpha": 1e-4}, "estimator")]
+    search.selection, search.n_splits_ = "one_se", 4
+    results = {
+        "params": [{"alpha": 1e-4}, {"alpha": 0.1}, {"alpha": 0.5}],
+        "mean_test_score": np.array([0.90, 0.92, 0.80]),
+        "std_test_score": np.array([0.01, 0.05, 0.01]),  # the best's error: 0.025
+        "rank_test_score": np.array([2, 1, 3]),
+    }
+    assert search._select_best_index(True, "score", results) == 0
+    search.selection = "best"
+    assert search._select_best_index(True, "score", results) == 1
+
+
+def test_warm_start_refits_a_merged_choice_no_round_refitted(iris, fast_mlp):
+    """Check that when the rule's bar moves, the model is that of the new choice.
+
+    Round 1 chose the estimator's row (0.90; the portfolio's 0.91 within
+    reach); round 2 finds 0.925 with an error of 0.015, so the bar is 0.91
+    and the portfolio's row, which no round refitted, is chosen.
+    """
+    from types import SimpleNamespace
+
+    def results(alphas, means, errors, origins):
+        return {
+            "params": [{"alpha": a} for a in alphas],
+            "param_alpha": np.ma.asarray(alphas, dtype=object),
+            "mean_test_score": np.array(means),
+            "std_test_score": np.array(errors) * math.sqrt(5),
+            "origin": np.asarray(origins, dtype=object),
+        }
+
+    first = results([1e-4, 1e-2, 1.0], [0.90, 0.91, 0.92], [0, 0, 0.02],
+                    ["estimator", "portfolio 1", "search"])  # fmt: skip
+    previous = SimpleNamespace(
+        cv_results=first, best_index=0, best_estimator_="round 1's", refit_time_=0.1
+    )
+    second = SimpleNamespace(
+        cv_results_=results([3.0], [0.925], [0.015], ["search"]),
+        best_index_=0, n_splits_=5, best_estimator_="round 2's", refit_time_=0.1,
+        estimator=fast_mlp,
+    )  # fmt: skip
+    tuner = TunedMLPClassifier(fast_mlp)
+    tuner._collect_results(second, previous, refit_data=(*iris, {}))
+    assert tuner.best_index_ == 1
+    assert tuner.best_params_ == {"alpha": 1e-2}
+    assert tuner.best_estimator_.get_params()["alpha"] == 1e-2
+    assert hasattr(tuner.best_estimator_, "coefs_")
+
+
 def test_the_robust_choice_is_visible_and_switchable(digits):
     """Check one_se may choose below rank 1, and selection="best" never does."""
     X, y = digits
-    robust = _tuner("random", n_iter=8).fit(X, y)
-    best = _tuner("random", n_iter=8, selection="best").fit(X, y)
+    n_iter = len(portfolio(DropoutMLPClassifier())) + 4
+    robust = _tuner("random", n_iter=n_iter).fit(X, y)
+    best = _tuner("random", n_iter=n_iter, selection="best").fit(X, y)
     assert best.cv_results_["rank_test_score"][best.best_index_] == 1
     # The same candidates either way; only the choice may differ.
     assert robust.cv_results_["params"] == best.cv_results_["params"]
@@ -338,17 +391,54 @@ def test_regressor_starts_from_its_own_portfolio():
     assert tuner.cv_results_["params"][1:3] == entries[:2]
 
 
+def test_a_portfolio_of_ones_own_follows_the_estimator(iris, fast_mlp):
+    """Check that a list of entries is evaluated as given, in order, in any space."""
+    entries = [{"alpha": 1.0}, {"alpha": 0.1, "activation": "tanh"}]
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": (1e-4, 10.0, "log-uniform")},
+        search="random",
+        n_iter=4,
+        cv=2,
+        random_state=0,
+        portfolio=entries,
+    ).fit(*iris)
+    results = tuner.cv_results_
+    assert results["params"][:3] == [{"alpha": 1e-4}, *entries]
+    assert results["origin"].tolist() == [
+        "estimator",
+        "portfolio 1",
+        "portfolio 2",
+        "search",
+    ]
+    assert entries == [{"alpha": 1.0}, {"alpha": 0.1, "activation": "tanh"}]
+
+
 @pytest.mark.parametrize(
-    ("params", "match"),
+    ("params", "error", "match"),
     [
-        ({"selection": "median"}, "'selection' parameter"),
-        ({"portfolio": "yes"}, "'portfolio' parameter"),
+        ({"selection": "median"}, ValueError, "'selection' parameter"),
+        ({"portfolio": "yes"}, ValueError, "'portfolio' parameter"),
+        ({"portfolio": [1]}, TypeError, r"portfolio\[0\] must be a non-empty dict"),
+        ({"portfolio": [{}]}, TypeError, r"portfolio\[0\] must be a non-empty dict"),
+        (
+            {"portfolio": [{"alpha": 1.0}, {"alfa": 1.0}]},
+            ValueError,
+            r"portfolio\[1\] has the key 'alfa'.*Did you mean 'alpha'",
+        ),
+        (
+            {"portfolio": [{"alpha": 1.0}], "search": "grid"},
+            ValueError,
+            "search='grid' evaluates its grid and no portfolio",
+        ),
     ],
 )
-def test_bad_selection_or_portfolio_is_refused(iris, params, match):
+def test_bad_selection_or_portfolio_is_refused(iris, params, error, match):
     """Check that a bad selection or portfolio is refused before any fit."""
-    with pytest.raises(ValueError, match=match):
-        TunedMLPClassifier(**params).fit(*iris)
+    tuner = TunedMLPClassifier(DropoutMLPClassifier(max_iter=5), **params)
+    with pytest.raises(error, match=match):
+        tuner.fit(*iris)
+    assert not hasattr(tuner, "cv_results_")
 
 
 def test_the_report_shows_origins_and_the_rule(digits):

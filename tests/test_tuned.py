@@ -38,7 +38,15 @@ SPACE = {"alpha": (1e-4, 1e1, "log-uniform"), "activation": ["relu", "tanh"]}
 
 
 def make_tuner(estimator, search="grid", **params):
-    params = {"param_space": SPACE, "n_iter": 3, "cv": 3, "random_state": 0, **params}
+    # The best mean, as GridSearchCV: test_portfolio.py tests the other rule.
+    params = {
+        "param_space": SPACE,
+        "n_iter": 3,
+        "cv": 3,
+        "random_state": 0,
+        "selection": "best",
+        **params,
+    }
     return TunedMLPClassifier(estimator, search=search, **params)
 
 
@@ -874,6 +882,7 @@ def test_multimetric_ranks_by_the_refit_metric(iris, fast_mlp, search):
         refit="balanced_accuracy",
         cv=2,
         random_state=0,
+        selection="best",  # the best mean, as GridSearchCV chooses
     ).fit(X, y)
     results = tuner.cv_results_
     assert {"mean_test_accuracy", "mean_test_balanced_accuracy"} <= set(results)
@@ -908,6 +917,7 @@ def test_multimetric_with_a_callable_refit_or_none(iris, fast_mlp):
         ({"refit": True}, r"refit must name"),
         ({"search": "halving", "refit": "f1"}, "takes no multi-metric scoring"),
         ({"search": "asha", "refit": False}, "asha' promotes candidates by one metric"),
+        ({"search": "bayes", "refit": False}, "bayes' proposes candidates by one"),
     ],
 )
 def test_multimetric_settings_refused_before_any_fit(iris, params, match):
