@@ -182,7 +182,11 @@ def tally(differences):
 
 def report(rows):
     """Print the per-table and summary tables of ``rows`` in markdown."""
-    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    # Known methods in their order, then any other (an earlier version's rows).
+    found = list(dict.fromkeys(r["method"] for r in rows))
+    methods = [m for m in METHODS if m in found] + [
+        m for m in found if m not in METHODS
+    ]
     tables = list(dict.fromkeys(r["table"] for r in rows))
     by = defaultdict(list)
     for row in rows:
@@ -199,7 +203,18 @@ def report(rows):
               + " | ".join(cells) + " |")  # fmt: skip
     n_splits = len({r["split"] for r in rows})
     print(f"\nMean held-out score (accuracy or R²) over {n_splits} splits; "
-          f"{environment_line()}.\n")  # fmt: skip
+          f"{environment_line()}.")  # fmt: skip
+    for task in dict.fromkeys(r["task"] for r in rows):
+        print(f"\n{task.capitalize()}:\n")
+        summary([r for r in rows if r["task"] == task], methods)
+
+
+def summary(rows, methods):
+    """Print one line per method: paired tallies, gain, worst, mean, time."""
+    tables = list(dict.fromkeys(r["table"] for r in rows))
+    by = defaultdict(list)
+    for row in rows:
+        by[row["table"], row["method"]].append(row)
     print("| method | mean score | vs untuned MLP (W/T/L) | >= untuned | "
           "worst paired mean | mean gain ± spread | vs linear (W/T/L) | "
           ">= linear | median fit s |")  # fmt: skip
@@ -228,26 +243,41 @@ def report(rows):
 
 
 def figure(rows, path, method="tuner"):
-    """Draw each table's paired difference of ``method`` to the untuned MLP."""
+    """Draw each table's paired difference of ``method`` to the untuned MLP.
+
+    One panel per task, in points (hundredths of accuracy or R²); the
+    regression panel is on a symmetric log scale, as the untuned MLP's R²
+    on an unscaled target can be far below zero.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     differences = paired(rows, method, "untuned")
-    names = sorted(differences, key=lambda t: differences[t].mean())
-    means = [differences[t].mean() for t in names]
-    spreads = [differences[t].std() for t in names]
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(names) + 1.2))
-    colors = ["tab:green" if m > TIE else "tab:red" if m < -TIE else "tab:gray"
-              for m in means]  # fmt: skip
-    ax.barh(names, means, xerr=spreads, color=colors, alpha=0.8, capsize=2)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel(
-        f"paired held-out difference, {method} minus untuned MLP "
-        "(accuracy or R²; bar: mean, whisker: std over splits)"
+    task_of = {r["table"]: r["task"] for r in rows}
+    tasks = list(dict.fromkeys(task_of[t] for t in differences))
+    n_most = max(sum(task_of[t] == task for t in differences) for task in tasks)
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(5 * len(tasks), 0.3 * n_most + 1.4), squeeze=False
     )
-    ax.tick_params(axis="y", labelsize=8)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        names = sorted(
+            (t for t in differences if task_of[t] == task),
+            key=lambda t: differences[t].mean(),
+        )
+        means = np.array([differences[t].mean() for t in names]) * 100
+        spreads = np.array([differences[t].std() for t in names]) * 100
+        colors = ["tab:green" if m > 100 * TIE else "tab:red" if m < -100 * TIE
+                  else "tab:gray" for m in means]  # fmt: skip
+        ax.barh(names, means, xerr=spreads, color=colors, alpha=0.8, capsize=2)
+        ax.axvline(0, color="black", lw=0.8)
+        if task == "regression":
+            ax.set_xscale("symlog", linthresh=1)
+        metric = "accuracy" if task == "classification" else "R²"
+        ax.set_title(f"{task}: {method} minus untuned MLP")
+        ax.set_xlabel(f"held-out {metric}, points (mean ± sd over splits)")
+        ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

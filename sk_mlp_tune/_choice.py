@@ -117,7 +117,7 @@ def choose_index(means, stds, n_splits, eligible, preferred, selection):
     Examples
     --------
     >>> from sk_mlp_tune._choice import choose_index
-    >>> means, stds = [0.90, 0.92, 0.80], [0.03, 0.03, 0.01]
+    >>> means, stds = [0.90, 0.92, 0.80], [0.03, 0.06, 0.01]
     >>> choose_index(means, stds, 3, [0, 1, 2], [0], "best")
     1
     >>> choose_index(means, stds, 3, [0, 1, 2], [0], "one_se")
