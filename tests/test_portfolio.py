@@ -286,6 +286,12 @@ def test_selection_best_on_a_grid_of_ones_own_equals_grid_search_cv(iris, fast_m
     assert set(tuner.cv_results_["origin"]) == {"search"}
 
 
+def test_selection_defaults_to_the_best_mean():
+    """Check that the default chooses as GridSearchCV, as the benchmark decided."""
+    assert TunedMLPClassifier().selection == "best"
+    assert TunedMLPRegressor().selection == "best"
+
+
 def test_one_se_chooses_the_estimator_below_rank_one():
     """Check, on made-up results, that the search refits a row ranked second."""
     from sk_mlp_tune._search import MonitoredRandomizedSearchCV
@@ -332,7 +338,7 @@ def test_warm_start_refits_a_merged_choice_no_round_refitted(iris, fast_mlp):
         best_index_=0, n_splits_=5, best_estimator_="round 2's", refit_time_=0.1,
         estimator=fast_mlp,
     )  # fmt: skip
-    tuner = TunedMLPClassifier(fast_mlp)
+    tuner = TunedMLPClassifier(fast_mlp, selection="one_se")
     tuner._collect_results(second, previous, refit_data=(*iris, {}))
     assert tuner.best_index_ == 1
     assert tuner.best_params_ == {"alpha": 1e-2}
@@ -344,8 +350,8 @@ def test_the_robust_choice_is_visible_and_switchable(digits):
     """Check one_se may choose below rank 1, and selection="best" never does."""
     X, y = digits
     n_iter = len(portfolio(DropoutMLPClassifier())) + 4
-    robust = _tuner("random", n_iter=n_iter).fit(X, y)
-    best = _tuner("random", n_iter=n_iter, selection="best").fit(X, y)
+    robust = _tuner("random", n_iter=n_iter, selection="one_se").fit(X, y)
+    best = _tuner("random", n_iter=n_iter).fit(X, y)  # the default
     assert best.cv_results_["rank_test_score"][best.best_index_] == 1
     # The same candidates either way; only the choice may differ.
     assert robust.cv_results_["params"] == best.cv_results_["params"]
@@ -447,10 +453,10 @@ def test_the_report_shows_origins_and_the_rule(digits):
     matplotlib.use("Agg")
     from sk_mlp_tune.report import build_report
 
-    page = build_report(_tuner("halving", n_iter=4).fit(*digits))
+    page = build_report(_tuner("halving", n_iter=4, selection="one_se").fit(*digits))
     assert '<th class="text">origin</th>' in page
     assert '<td class="text">estimator</td>' in page
     assert '<td class="text">portfolio 1</td>' in page
     assert "within one standard error" in page
-    best = build_report(_tuner("random", n_iter=3, selection="best").fit(*digits))
+    best = build_report(_tuner("random", n_iter=3).fit(*digits))
     assert "It has the best mean CV score." in best
