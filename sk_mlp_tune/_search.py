@@ -400,36 +400,6 @@ def build_search(
         # scikit-optimize takes at least one step of its own in each sub-space.
         first_share = -(-n_iter // len(subspaces))
         starting = starting[: first_share - 1]
-    search_object = _build(
-        search,
-        estimator,
-        subspaces,
-        n_iter=n_iter,
-        n_grid_points=n_grid_points,
-        n_points=n_points,
-        resource=resource,
-        random_state=random_state,
-        starting=starting,
-        **search_params,
-    )
-    search_object.starting_candidates = starting
-    search_object.selection = selection
-    return search_object
-
-
-def _build(
-    search,
-    estimator,
-    subspaces,
-    *,
-    n_iter,
-    n_grid_points,
-    n_points,
-    resource,
-    random_state,
-    starting,
-    **search_params,
-):
     if search == "grid":
         grid = to_grid(subspaces, n_grid_points)
         own = [
@@ -437,16 +407,16 @@ def _build(
             for candidate, origin in starting
             if origin == ESTIMATOR_ORIGIN and candidate not in ParameterGrid(grid)
         ]
-        return MonitoredGridSearchCV(estimator, own + grid, **search_params)
-    if search == "random":
-        return MonitoredRandomizedSearchCV(
+        found = MonitoredGridSearchCV(estimator, own + grid, **search_params)
+    elif search == "random":
+        found = MonitoredRandomizedSearchCV(
             estimator,
             to_distributions(subspaces),
             n_iter=n_iter,
             random_state=random_state,
             **search_params,
         )
-    if search == "halving":
+    elif search == "halving":
         # The rungs run up to the estimator's own max_iter (or all samples);
         # "exhaust" sizes the first rung so that the last one reaches it.
         halving_params = {"min_resources": "exhaust"}
@@ -454,7 +424,7 @@ def _build(
             halving_params["max_resources"] = estimator.get_params()[resource]
         # Halving dispatches one rung at a time and takes no pre_dispatch.
         search_params.pop("pre_dispatch")
-        return MonitoredHalvingRandomSearchCV(
+        found = MonitoredHalvingRandomSearchCV(
             estimator,
             to_distributions(subspaces),
             n_candidates=n_iter,
@@ -463,16 +433,20 @@ def _build(
             **halving_params,
             **search_params,
         )
-    from ._skopt import BayesSearchCV, to_search_spaces
+    else:
+        from ._skopt import BayesSearchCV, to_search_spaces
 
-    return BayesSearchCV(
-        estimator,
-        to_search_spaces(subspaces, n_iter, n_starting=len(starting)),
-        n_iter=n_iter,
-        n_points=n_points,
-        random_state=random_state,
-        **search_params,
-    )
+        found = BayesSearchCV(
+            estimator,
+            to_search_spaces(subspaces, n_iter, n_starting=len(starting)),
+            n_iter=n_iter,
+            n_points=n_points,
+            random_state=random_state,
+            **search_params,
+        )
+    found.starting_candidates = starting
+    found.selection = selection
+    return found
 
 
 def stopped_at_max_iter(estimator):
