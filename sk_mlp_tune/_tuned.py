@@ -530,11 +530,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         monitor.start = start  # the budget is the whole fit's
         search.monitor = monitor
         with warnings.catch_warnings(record=True) as caught:
-            # The fold fits silence these where they run; this is the refit.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.filterwarnings(
-                "ignore", message="Got `batch_size`", category=UserWarning
-            )
+            _silence_refit_warnings()
             search.fit(X, y, **fit_params)
         for warning in caught:
             warnings.warn_explicit(
@@ -663,11 +659,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             )
             refit_start = time.perf_counter()
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                # batch_size=200 (the estimator's "auto") on fewer samples.
-                warnings.filterwarnings(
-                    "ignore", message="Got `batch_size`", category=UserWarning
-                )
+                _silence_refit_warnings()
                 best.fit(X, y, **fit_params)
             search.best_estimator_ = best
             search.refit_time_ = time.perf_counter() - refit_start
@@ -784,10 +776,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         best = clone(search.estimator).set_params(**self.best_params_)
         start = time.perf_counter()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.filterwarnings(
-                "ignore", message="Got `batch_size`", category=UserWarning
-            )
+            _silence_refit_warnings()
             best.fit(X, y, **fit_params)
         return _Refitted(best, time.perf_counter() - start)
 
@@ -993,6 +982,18 @@ class _NothingToContinue(Exception):
     def __init__(self, search_time):
         super().__init__(search_time)
         self.search_time = search_time
+
+
+def _silence_refit_warnings():
+    """Ignore, in the current ``catch_warnings`` block, what a refit need not say.
+
+    The fold fits silence the same where they run: a ConvergenceWarning
+    (counted in ``n_max_iter_reached_`` and said once), and scikit-learn's
+    clipping of ``batch_size`` (200, the estimator's ``"auto"``, on fewer
+    samples).
+    """
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.filterwarnings("ignore", message="Got `batch_size`", category=UserWarning)
 
 
 def _is_fitted_state(name):
