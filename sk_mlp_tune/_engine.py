@@ -821,7 +821,7 @@ class _ProcessExecutor:
         """
         if kill_workers:
             # A second Ctrl-C or a SIGTERM must not leave them half-stopped.
-            with _stop_signals_deferred():
+            with _stop_signals_deferred(), _loky_thread_errors_silenced():
                 # The workers are killed first, directly: what they were
                 # fitting is discarded, and loky's shutdown, left to stop
                 # workers in the middle of a task, once hung a run for minutes
@@ -831,6 +831,27 @@ class _ProcessExecutor:
                         os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
                 self._executor.shutdown(wait=True, kill_workers=True)
         self._joblib.close()
+
+
+@contextlib.contextmanager
+def _loky_thread_errors_silenced():
+    """Keep loky's own threads quiet while its workers are killed on purpose.
+
+    Its manager thread can trip over the work items that the kill just
+    discarded (a ``KeyError`` printed as a thread traceback, under load);
+    that says nothing the user needs, who asked for the stop.
+    """
+    default_hook = threading.excepthook
+
+    def hook(args):
+        if not type(args.thread).__module__.startswith("joblib.externals.loky"):
+            default_hook(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = default_hook
 
 
 @contextlib.contextmanager
