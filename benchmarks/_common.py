@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import sklearn
 import skopt
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -58,3 +59,45 @@ def timed(function, *args):
     start = time.perf_counter()
     result = function(*args)
     return time.perf_counter() - start, result
+
+
+# asha's alternatives to its proposer and promotion rule, as bench_quality.py
+# and bench_real.py name them: (proposer, share of a rung to wait for).
+ASHA_VARIANTS = {
+    "asha-gp": ("gp", 0.0),
+    "asha-wait": ("tpe", 0.5),
+    "asha-gp-wait": ("gp", 0.5),
+}
+
+
+class EngineVariant(MetaEstimatorMixin, BaseEstimator):
+    """A tuner fitted with another asha proposer or promotion rule.
+
+    The engine's choices are module settings (``sk_mlp_tune._engine``),
+    not parameters a user sets; this sets them for the fit and puts them
+    back. The proposer runs in this process, so the workers need not know.
+    """
+
+    def __init__(self, tuner, proposer="tpe", wait=0.0):
+        self.tuner = tuner
+        self.proposer = proposer
+        self.wait = wait
+
+    def fit(self, X, y):
+        from sk_mlp_tune import _engine
+
+        saved = _engine.PROPOSER, _engine.PROMOTION_WAIT
+        _engine.PROPOSER = _engine.PROPOSERS[self.proposer]
+        _engine.PROMOTION_WAIT = self.wait
+        try:
+            self.tuner_ = clone(self.tuner).fit(X, y)
+        finally:
+            _engine.PROPOSER, _engine.PROMOTION_WAIT = saved
+        self.best_score_ = self.tuner_.best_score_
+        return self
+
+    def predict(self, X):
+        return self.tuner_.predict(X)
+
+    def score(self, X, y):
+        return self.tuner_.score(X, y)

@@ -10,7 +10,9 @@ Methods: ``TunedMLPClassifier`` with search="bayes", "random", "halving",
 by hand for scikit-learn's ``RandomizedSearchCV`` and
 ``HalvingRandomSearchCV``, scikit-optimize's ``BayesSearchCV`` and Optuna's
 ``OptunaSearchCV`` (TPE), each used the usual way (their defaults,
-``n_jobs=2`` where they take it, ``--n-jobs`` to change); Optuna's TPE with a
+``n_jobs=2`` where they take it, ``--n-jobs`` to change); asha's
+alternatives (``_common.ASHA_VARIANTS``: a Gaussian process for TPE, a
+promotion rule that waits for half of a rung, both); Optuna's TPE with a
 ``SuccessiveHalvingPruner`` over epochs (``OptunaPrunedSearch`` below: the
 multi-fidelity peer of "asha"); and the untuned ``MLPClassifier()`` as a
 floor.
@@ -41,7 +43,15 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS_DIR, environment_line, save_rows, scaled_split, timed
+from _common import (
+    ASHA_VARIANTS,
+    RESULTS_DIR,
+    EngineVariant,
+    environment_line,
+    save_rows,
+    scaled_split,
+    timed,
+)
 from joblib import Parallel, delayed
 from scipy import stats
 from sklearn.base import clone
@@ -351,6 +361,10 @@ def methods(budget, seed, settings, n_jobs=2):
         )
         for search in ("bayes", "random", "halving", "asha")
     }
+    for variant, (proposer, wait) in ASHA_VARIANTS.items():
+        found[f"tuner {variant}"] = EngineVariant(
+            found["tuner asha"], proposer=proposer, wait=wait
+        )
     found["sklearn RandomizedSearchCV"] = RandomizedSearchCV(
         mlp(seed, settings), scipy_space(), n_iter=budget, random_state=seed, **common
     )

@@ -13,7 +13,12 @@ imputation and scaling of numbers, one-hot encoding of strings):
 - ``random``, ``bayes``, ``halving``, ``asha``: the tuner with that
   ``search=`` and every other default;
 - ``tuner-best``: the default tuner choosing the best CV mean
-  (``selection="best"``), ``tuner-noportfolio``: without the portfolio.
+  (``selection="best"``), ``tuner-noportfolio``: without the portfolio,
+  ``tuner-repeated``: 5-fold CV repeated twice (what small tables may
+  need against a lucky split);
+- ``asha-gp``, ``asha-wait``, ``asha-gp-wait``: asha with a Gaussian
+  process for TPE, a rule that waits for half of a rung, or both
+  (``_common.ASHA_VARIANTS``).
 
 The tuners' portfolio on a table is, by default, the one built without
 that table (leave-one-table-out, from ``portfolio_scores.json``): the
@@ -51,7 +56,11 @@ from sklearn.ensemble import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import (
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    train_test_split,
+)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 
@@ -59,7 +68,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import build_portfolio
 import real_tables
-from _common import environment, environment_line, save_rows
+from _common import (
+    ASHA_VARIANTS,
+    EngineVariant,
+    environment,
+    environment_line,
+    save_rows,
+)
 
 from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor
 
@@ -74,6 +89,8 @@ METHODS = (
     "asha",
     "tuner-best",
     "tuner-noportfolio",
+    "tuner-repeated",
+    *ASHA_VARIANTS,
 )
 TIE = 1e-3
 
@@ -105,7 +122,16 @@ def model(method, task, seed, n_iter, portfolio=True):
         options["selection"] = "best"
     elif method == "tuner-noportfolio":
         options["portfolio"] = False
-    return (TunedMLPClassifier if classify else TunedMLPRegressor)(**options)
+    elif method == "tuner-repeated":
+        splitter = RepeatedStratifiedKFold if classify else RepeatedKFold
+        options["cv"] = splitter(n_splits=5, n_repeats=2, random_state=seed)
+    elif method in ASHA_VARIANTS:
+        options["search"] = "asha"
+    tuner = (TunedMLPClassifier if classify else TunedMLPRegressor)(**options)
+    if method in ASHA_VARIANTS:
+        proposer, wait = ASHA_VARIANTS[method]
+        return EngineVariant(tuner, proposer=proposer, wait=wait)
+    return tuner
 
 
 def run(tables, methods, splits, max_rows, n_iter, portfolio):

@@ -63,7 +63,14 @@ from ._choice import (
 from ._compat import fit_and_score, joblib_loky_executor
 from ._files import replaced_atomically
 from ._monitor import Interrupted, ProgressLine
-from ._propose import MIN_STARTUP_CANDIDATES, Observation, TPEProposer
+from ._propose import MIN_STARTUP_CANDIDATES, GPProposer, Observation, TPEProposer
+
+# How asha proposes its candidates and when a rung promotes: the defaults,
+# and the alternatives benchmarks/bench_asha_variants.py measures against
+# them (benchmarks/README.md).
+PROPOSER = TPEProposer
+PROPOSERS = {"tpe": TPEProposer, "gp": GPProposer}
+PROMOTION_WAIT = 0.0
 
 # The factor of successive halving: each rung trains for factor times the
 # epochs of the previous one and keeps about 1 / factor of its candidates.
@@ -562,14 +569,27 @@ class Scheduler:
         estimator's own settings, which learn slowly at few epochs and
         would otherwise be cut before their fair comparison, so that the
         search never ends below them.
+    wait : float
+        The share of a rung's expected candidates (``n_candidates /
+        factor**rung``) that must finish it before it promotes any: 0 is
+        ASHA's rule, which promotes the best of the first ``factor``.
     """
 
-    def __init__(self, rungs, n_candidates, propose, factor=FACTOR, always_promoted=()):
+    def __init__(
+        self,
+        rungs,
+        n_candidates,
+        propose,
+        factor=FACTOR,
+        always_promoted=(),
+        wait=0.0,
+    ):
         self.rungs = rungs
         self.n_candidates = n_candidates
         self.propose = propose
         self.factor = factor
         self.always_promoted = set(always_promoted)
+        self.wait = wait
         self.params = []  # per candidate
         self.scores = []  # per candidate: {rung: mean score}
         self.promoted = [set() for _ in rungs]  # per rung: candidates moved on
@@ -599,6 +619,8 @@ class Scheduler:
             if rung in scores and np.isfinite(score := scores[rung])
         ]
         n_top = len(finished) // self.factor
+        if len(finished) < self.wait * self.n_candidates / self.factor**rung:
+            n_top = 0
         protected = [
             (np.inf, -c)
             for c in sorted(self.always_promoted)
@@ -945,7 +967,7 @@ class AsynchronousHalving:
         s = self.settings
         start = time.perf_counter()
         self.rungs_ = rung_epochs(s.max_epochs, s.n_candidates)
-        proposer = TPEProposer(
+        proposer = PROPOSER(
             s.subspaces,
             n_startup=max(MIN_STARTUP_CANDIDATES, s.n_candidates // 4),
             random_state=s.random_state,
@@ -966,6 +988,7 @@ class AsynchronousHalving:
                 for index, (_, origin) in enumerate(s.starting)
                 if origin == ESTIMATOR_ORIGIN
             },
+            wait=PROMOTION_WAIT,
         )
         checkpoint = None
         if s.checkpoint is not None:

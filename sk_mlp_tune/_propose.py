@@ -12,6 +12,10 @@ rung it reached, with one intermediate value per rung, or complete with its
 score at the top rung. That is how Optuna's own pruners leave their trials,
 and TPE ranks such trials by how far they got, then by score, which is the
 order successive halving puts them in.
+
+:class:`GPProposer` models them with scikit-optimize's Gaussian process,
+fitted on the scores of the highest rung that enough candidates reached,
+as BOHB picks its budget (Falkner et al. 2018).
 """
 
 import warnings
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._space import Choice, Range
+from ._space import Choice, Range, lies_in
 
 # The first candidates are drawn at random; TPE needs a few results before its
 # model of good and bad regions says anything.
@@ -215,3 +219,119 @@ def _in_range(value, dimension):
     if dimension.integer and int(value) != value:
         return False
     return dimension.low <= value <= dimension.high
+
+
+class GPProposer:
+    """Propose candidates with scikit-optimize's Gaussian process.
+
+    A Gaussian process suits the few candidates (at most a few dozen) of
+    a search on 2 to 16 cores. Successive halving scores candidates at
+    several rungs, which one model cannot mix: the process is fitted on
+    the highest rung that at least ``n_startup`` candidates of the
+    sub-space reached, the lowest while none has (BOHB's rule). Until it
+    has ``n_startup`` scores, scikit-optimize draws at random.
+
+    Parameters
+    ----------
+    subspaces : list of dict
+        The resolved space (``{name: Range or Choice}`` per sub-space);
+        candidate ``index`` comes from sub-space ``index % len(subspaces)``.
+    n_startup : int
+        Scores needed before the Gaussian process takes over.
+    random_state : int
+        Seed; candidate ``index`` is drawn with a seed derived from it.
+    """
+
+    def __init__(self, subspaces, *, n_startup, random_state):
+        self.subspaces = subspaces
+        self.n_startup = n_startup
+        self.random_state = random_state
+
+    def ask(self, index, history):
+        """Return the parameters of candidate ``index`` given ``history``.
+
+        Parameters
+        ----------
+        index : int
+            The candidate's number in the search.
+        history : list of Observation
+            The candidates with results so far.
+
+        Returns
+        -------
+        params : dict
+            Plain Python values, one per searched parameter.
+        """
+        from skopt import Optimizer
+
+        subspace = self.subspaces[index % len(self.subspaces)]
+        names = sorted(subspace)
+        seed = int(
+            np.random.SeedSequence([self.random_state, index]).generate_state(1)[0]
+        )
+        optimizer = Optimizer(
+            [_skopt_dimension(subspace[name]) for name in names],
+            base_estimator="GP",
+            n_initial_points=self.n_startup,
+            random_state=seed,
+        )
+        observed = [
+            (o.scores, [_position(subspace[name], o.params[name]) for name in names])
+            for o in history
+            if lies_in(o.params, subspace)
+        ]
+        rung = _modelled_rung([scores for scores, _ in observed], self.n_startup)
+        points = [
+            (x, -scores[rung])
+            for scores, x in observed
+            if rung in scores and np.isfinite(scores[rung])
+        ]
+        with warnings.catch_warnings():
+            # Duplicate points and a flat objective are warned about, not wrong.
+            warnings.simplefilter("ignore", UserWarning)
+            if points:
+                optimizer.tell([x for x, _ in points], [y for _, y in points])
+            proposal = optimizer.ask()
+        params = {}
+        for name, value in zip(names, proposal, strict=True):
+            dimension = subspace[name]
+            if isinstance(dimension, Choice):
+                value = dimension.values[int(value)]
+            params[name] = value.item() if isinstance(value, np.generic) else value
+        return params
+
+
+def _modelled_rung(scores, n_startup):
+    """Return the highest rung (epochs) with ``n_startup`` finite scores.
+
+    The lowest rung with any score while none has that many; None if no
+    candidate has a finite score.
+    """
+    counts = {}
+    for by_rung in scores:
+        for rung, score in by_rung.items():
+            if np.isfinite(score):
+                counts[rung] = counts.get(rung, 0) + 1
+    if not counts:
+        return None
+    enough = [rung for rung, count in counts.items() if count >= n_startup]
+    return max(enough) if enough else min(counts)
+
+
+def _position(dimension, value):
+    # Choices are modelled by position: their values may be tuples or None,
+    # which scikit-optimize's categories do not take.
+    return dimension.values.index(value) if isinstance(dimension, Choice) else value
+
+
+def _skopt_dimension(dimension):
+    from skopt.space import Categorical, Integer, Real
+
+    if isinstance(dimension, Choice):
+        return Categorical(list(range(len(dimension.values))))
+    kind = Integer if dimension.integer else Real
+    return kind(
+        dimension.low,
+        dimension.high,
+        prior="log-uniform" if dimension.log else "uniform",
+    )
