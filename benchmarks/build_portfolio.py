@@ -28,7 +28,10 @@ Run from the repository root (about 15 minutes on 2 cores)::
     python benchmarks/build_portfolio.py --scores benchmarks/portfolio_scores.json
 
 The scores are saved in ``benchmarks/portfolio_scores.json`` (committed);
-the second form rebuilds from them without fitting anything.
+the second form rebuilds from them without fitting anything. A new run
+fits only the (table, configuration) pairs that file does not already
+hold with the same rows, seed and repeats: changing one task's space
+rescores that task alone.
 """
 
 import argparse
@@ -121,19 +124,59 @@ def score_config(name, config, max_rows, seeds):
     return np.mean(pairs, axis=0).tolist()
 
 
-def measure(tables, configs, max_rows, seeds, n_jobs):
-    """Return {table: [[cv, held-out] per config]}; ``configs`` by table."""
-    jobs = [(t, c) for t in tables for c in range(len(configs[t]))]
+def measure(tables, configs, max_rows, seeds, n_jobs, known=None):
+    """Return {table: [[cv, held-out] per config]}; ``configs`` by table.
+
+    ``known`` maps ``(table, config as JSON)`` to scores measured before
+    with the same rows and seeds; those pairs are not fitted again.
+    """
+    known = known or {}
+    matrix = {t: [None] * len(configs[t]) for t in tables}
+    jobs = []
+    for t in tables:
+        for c, config in enumerate(configs[t]):
+            matrix[t][c] = known.get((t, _key(config)))
+            if matrix[t][c] is None:
+                jobs.append((t, c))
     start = time.perf_counter()
     scores = Parallel(n_jobs=n_jobs, verbose=5)(
         delayed(score_config)(t, configs[t][c], max_rows, seeds) for t, c in jobs
     )
     print(f"scored {len(jobs)} (table, config) pairs in "
           f"{time.perf_counter() - start:.0f} s", file=sys.stderr)  # fmt: skip
-    matrix = {t: [None] * len(configs[t]) for t in tables}
     for (t, c), pair in zip(jobs, scores, strict=True):
         matrix[t][c] = pair
     return matrix
+
+
+def _key(config):
+    # Draws of a log-uniform range can differ in the last bit between
+    # versions of scipy; 12 digits are the same configuration.
+    rounded = {
+        name: float(f"{value:.12g}") if isinstance(value, float) else value
+        for name, value in config.items()
+    }
+    return json.dumps(rounded, sort_keys=True)
+
+
+def known_scores(max_rows, seed, repeats, scores_file=SCORES_FILE):
+    """Return the saved scores measured the same way, by (table, config)."""
+    if not Path(scores_file).exists():
+        return {}
+    saved = json.loads(Path(scores_file).read_text())
+    if (saved["max_rows"], saved["seed"], saved["repeats"]) != (
+        max_rows,
+        seed,
+        repeats,
+    ):
+        return {}
+    return {
+        (table, _key(config)): pair
+        for task, task_configs in saved["configs"].items()
+        for table in [t.name for t in real_tables.TABLES if t.task == task]
+        if table in saved["scores"]
+        for config, pair in zip(task_configs, saved["scores"][table], strict=True)
+    }
 
 
 def regret(members, cv):
@@ -252,6 +295,7 @@ def main():
             args.max_rows,
             [args.seed + r for r in range(args.repeats)],
             args.n_jobs,
+            known=known_scores(args.max_rows, args.seed, args.repeats),
         )
         saved = {
             "configs": configs,
