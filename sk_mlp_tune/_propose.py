@@ -269,10 +269,15 @@ class GPProposer:
         seed = int(
             np.random.SeedSequence([self.random_state, index]).generate_state(1)[0]
         )
+        # Expected improvement at 10,000 sampled points: a quarter of the time
+        # of scikit-optimize's default (a hedge of three acquisitions, each
+        # polished by L-BFGS), which the workers would otherwise wait for.
         optimizer = Optimizer(
             [_skopt_dimension(subspace[name]) for name in names],
             base_estimator="GP",
             n_initial_points=self.n_startup,
+            acq_func="EI",
+            acq_optimizer="sampling",
             random_state=seed,
         )
         observed = [
