@@ -38,6 +38,8 @@ run on 2 cores within the hour; the default covers every table whole.
     python benchmarks/bench_real.py                                  # all
     python benchmarks/bench_real.py --methods untuned linear tuner --splits 5
     python benchmarks/bench_real.py --tables-from results/bench_real.jsonl
+    python benchmarks/bench_real.py --tables-from results/a.jsonl \
+        results/b.jsonl --splits-from-files 0 1 --paired-with tuner
 """
 
 import argparse
@@ -206,8 +208,12 @@ def tally(differences):
     return wins, len(means) - wins - losses, losses
 
 
-def report(rows):
-    """Print the per-table and summary tables of ``rows`` in markdown."""
+def report(rows, baseline=None):
+    """Print the per-table and summary tables of ``rows`` in markdown.
+
+    With ``baseline``, a last table gives every other tuner's paired
+    difference to it, per task.
+    """
     # Known methods in their order, then any other (an earlier version's rows).
     found = list(dict.fromkeys(r["method"] for r in rows))
     methods = [m for m in METHODS if m in found] + [
@@ -233,6 +239,28 @@ def report(rows):
     for task in dict.fromkeys(r["task"] for r in rows):
         print(f"\n{task.capitalize()}:\n")
         summary([r for r in rows if r["task"] == task], methods)
+    if baseline is not None:
+        compare(rows, baseline, [m for m in methods if m not in BASELINES])
+
+
+# The methods that are not the tuner: what the tuner is measured against.
+BASELINES = ("untuned", "linear", "hgb")
+
+
+def compare(rows, baseline, methods):
+    """Print each method's paired difference to ``baseline``, per task."""
+    print(f"\nPaired with {baseline} (on the splits both ran):\n")
+    print("| task | method | W/T/L | mean difference ± spread |\n|---|---|---|---|")
+    for task in dict.fromkeys(r["task"] for r in rows):
+        of_task = [r for r in rows if r["task"] == task]
+        for method in methods:
+            differences = paired(of_task, method, baseline)
+            if method == baseline or not differences:
+                continue
+            means = np.array([d.mean() for d in differences.values()])
+            spread = means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else 0
+            print(f"| {task} | {method} | " + "{}/{}/{}".format(*tally(differences))
+                  + f" | {means.mean():+.4f} ± {spread:.4f} |")  # fmt: skip
 
 
 def summary(rows, methods):
@@ -324,12 +352,29 @@ def main(argv=None):
         "the package's own, which has seen every table",
     )
     parser.add_argument("--figure", type=Path, help="write the figure here")
-    parser.add_argument("--tables-from", type=Path, help="report saved rows")
+    parser.add_argument(
+        "--tables-from", type=Path, nargs="+", help="report saved rows (files)"
+    )
+    parser.add_argument(
+        "--splits-from-files",
+        type=int,
+        nargs="+",
+        help="with --tables-from: only these splits (to pair with a shorter run)",
+    )
+    parser.add_argument(
+        "--paired-with", choices=METHODS, help="also pair every tuner with this one"
+    )
     parser.add_argument("--save", default="bench_real", help="results file name")
     args = parser.parse_args(argv)
 
     if args.tables_from:
-        rows = [json.loads(line) for line in args.tables_from.read_text().splitlines()]
+        rows = [
+            json.loads(line)
+            for path in args.tables_from
+            for line in path.read_text().splitlines()
+        ]
+        if args.splits_from_files:
+            rows = [r for r in rows if r["split"] in args.splits_from_files]
     else:
         names = args.tables or [t.name for t in real_tables.TABLES]
         rows = run(
@@ -337,7 +382,7 @@ def main(argv=None):
         )
         if args.save:
             save_rows(args.save, rows)
-    report(rows)
+    report(rows, args.paired_with)
     if args.figure:
         figure(rows, args.figure)
     return rows

@@ -99,3 +99,29 @@ def test_paired_tally_counts_wins_ties_and_losses():
     differences = bench_real.paired(rows, "tuner", "untuned")
     np.testing.assert_allclose(differences["a"], [0.1, 0.1])
     assert bench_real.tally(differences) == (1, 1, 1)
+
+
+def test_saved_runs_pair_on_the_splits_they_share(tmp_path, capsys):
+    """Check --tables-from over two files, cut to shared splits, paired with a tuner."""
+    import json
+
+    def write(name, method, scores):
+        rows = [
+            {"table": "a", "task": "classification", "rows": 100, "split": s,
+             "method": m, "score": score, "seconds": 1.0}  # fmt: skip
+            for m, by_split in [("untuned", [0.5] * len(scores)), (method, scores)]
+            for s, score in enumerate(by_split)
+        ]
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    long_run = write("long.jsonl", "tuner", [0.8, 0.8, 0.2])
+    short_run = write("short.jsonl", "asha", [0.7, 0.7])
+    rows = bench_real.main(
+        ["--tables-from", long_run, short_run, "--splits-from-files", "0", "1",
+         "--paired-with", "tuner"]  # fmt: skip
+    )
+    assert {r["split"] for r in rows} == {0, 1}
+    printed = capsys.readouterr().out
+    assert "| classification | asha | 0/0/1 | -0.1000 ± 0.0000 |" in printed
