@@ -107,8 +107,15 @@ def test_saved_runs_pair_on_the_splits_they_share(tmp_path, capsys):
 
     def write(name, method, scores):
         rows = [
-            {"table": "a", "task": "classification", "rows": 100, "split": s,
-             "method": m, "score": score, "seconds": 1.0}  # fmt: skip
+            {
+                "table": "a",
+                "task": "classification",
+                "rows": 100,
+                "split": s,
+                "method": m,
+                "score": score,
+                "seconds": 1.0,
+            }
             for m, by_split in [("untuned", [0.5] * len(scores)), (method, scores)]
             for s, score in enumerate(by_split)
         ]
@@ -119,8 +126,16 @@ def test_saved_runs_pair_on_the_splits_they_share(tmp_path, capsys):
     long_run = write("long.jsonl", "tuner", [0.8, 0.8, 0.2])
     short_run = write("short.jsonl", "asha", [0.7, 0.7])
     rows = bench_real.main(
-        ["--tables-from", long_run, short_run, "--splits-from-files", "0", "1",
-         "--paired-with", "tuner"]  # fmt: skip
+        [
+            "--tables-from",
+            long_run,
+            short_run,
+            "--splits-from-files",
+            "0",
+            "1",
+            "--paired-with",
+            "tuner",
+        ]
     )
     assert {r["split"] for r in rows} == {0, 1}
     printed = capsys.readouterr().out
