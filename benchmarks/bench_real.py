@@ -275,7 +275,12 @@ def summary(rows, methods):
     print("|---|---|---|---|---|---|---|---|---|")
     for method in methods:
         times = [r["seconds"] for r in rows if r["method"] == method]
-        per_table = [np.mean([r["score"] for r in by[t, method]]) for t in tables]
+        # Over the tables the method ran (a shorter run may cover fewer).
+        per_table = [
+            np.mean([r["score"] for r in by[table, method]])
+            for table in tables
+            if by[table, method]
+        ]
         cells = [method, f"{np.mean(per_table):.4f}"]
         for against in ("untuned", "linear"):
             differences = paired(rows, method, against)
