@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
-from skopt.space import Categorical, Dimension, Integer, Real
+from skopt.space import Categorical, Integer, Real
 
 from ._monitor import SearchStopped
 from ._search import _EngineSearchMixin
-from ._space import Choice, Range
+from ._space import Range
 
 
 @dataclass(frozen=True)
@@ -151,22 +151,6 @@ def _failures_scored_worst(results, n_new):
             worst = finite.min() if finite.size else 0.0
             told[key] = np.where(np.isnan(means), worst, means)
     return told
-
-
-def dimension_from_skopt(value):
-    """Resolve a scikit-optimize dimension into a Range or Choice, else None."""
-    if not isinstance(value, Dimension):
-        return None
-    if isinstance(value, Categorical):
-        return Choice(tuple(value.categories))
-    if isinstance(value, (Real, Integer)):
-        return Range(
-            value.low,
-            value.high,
-            log=value.prior == "log-uniform",
-            integer=isinstance(value, Integer),
-        )
-    return None
 
 
 def _encode(value):

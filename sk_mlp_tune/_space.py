@@ -217,10 +217,7 @@ def _resolve_dimension(value, where):
         return Choice(values)
     if isinstance(value, tuple):
         return _resolve_range(value, where)
-
-    from ._skopt import dimension_from_skopt
-
-    dimension = dimension_from_skopt(value)
+    dimension = _from_skopt(value)
     if dimension is None:
         raise TypeError(
             f"{where} must be a list (a choice), a (low, high) or "
@@ -229,6 +226,27 @@ def _resolve_dimension(value, where):
             "estimator or give a one-element list."
         )
     return dimension
+
+
+def _from_skopt(value):
+    """Return a scikit-optimize dimension as a Range or Choice, else None.
+
+    Read by duck typing, so that the space imports nothing of the search
+    that compiles it back into scikit-optimize's terms.
+    """
+    kind = type(value)
+    if not kind.__module__.startswith("skopt."):
+        return None
+    if kind.__name__ == "Categorical":
+        return Choice(tuple(value.categories))
+    if kind.__name__ in ("Real", "Integer"):
+        return Range(
+            value.low,
+            value.high,
+            log=value.prior == "log-uniform",
+            integer=kind.__name__ == "Integer",
+        )
+    return None
 
 
 def _resolve_range(value, where):
