@@ -17,7 +17,7 @@ from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Integer, Real
 
 from ._monitor import SearchStopped
-from ._search import _EngineSearchMixin
+from ._searchbase import _EngineSearchMixin
 from ._space import Range
 
 
@@ -54,6 +54,10 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
 
     prior_results = ()
     _starting_results = ((), ())
+
+    def n_planned_candidates(self):
+        # The starting candidates come before the optimizer's steps.
+        return self.total_iterations + len(self.starting_candidates)
 
     def _run_search(self, evaluate_candidates, **context):
         def evaluate_decoded(candidate_params):

@@ -67,8 +67,7 @@ def _cycle(graph):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 20: _search <-> _skopt (the Bayesian search takes the engine "
-    "mixin from _search) and _tuned <-> mlflow remain",
+    reason="issue 20: _tuned <-> mlflow remains (the autolog hook)",
 )
 def test_the_package_imports_run_one_way():
     assert _cycle(import_graph()) is None, " -> ".join(_cycle(import_graph()))
