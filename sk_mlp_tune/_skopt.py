@@ -1,4 +1,8 @@
-"""The only module that imports scikit-optimize.
+"""The Bayesian search: scikit-optimize's ``BayesSearchCV`` on the engine.
+
+Besides this module, only ``_propose.GPProposer`` imports scikit-optimize
+(its ``Optimizer``, when asked for a candidate); the space reads a user's
+scikit-optimize dimensions by duck typing.
 
 scikit-optimize cannot search tuple values such as ``hidden_layer_sizes``:
 ``BayesSearchCV`` turns every proposed value into a scalar with
