@@ -50,16 +50,16 @@ class Observation:
     finished: bool = False
 
 
-class TPEProposer:
-    """Propose candidates with Optuna's TPE, random for the first ones.
+class _Proposer:
+    """What a proposer is: stateless, asked for candidate ``index``.
 
     Parameters
     ----------
     subspaces : list of dict
         The resolved space (``{name: Range or Choice}`` per sub-space).
     n_startup : int
-        Number of candidates with results needed before TPE takes over;
-        until then, candidates are drawn at random from the space.
+        Number of candidates with results needed before the model takes
+        over; until then, candidates are drawn at random from the space.
     random_state : int
         Seed; candidate ``index`` is drawn with a seed derived from it.
     """
@@ -84,11 +84,34 @@ class TPEProposer:
         params : dict
             Plain Python values, one per searched parameter.
         """
-        import optuna
+        raise NotImplementedError
 
-        seed = int(
+    def _seed(self, index):
+        # One seed per candidate: the same index and history, the same answer.
+        return int(
             np.random.SeedSequence([self.random_state, index]).generate_state(1)[0]
         )
+
+
+class TPEProposer(_Proposer):
+    """Propose candidates with Optuna's TPE, random for the first ones.
+
+    Parameters
+    ----------
+    subspaces : list of dict
+        The resolved space (``{name: Range or Choice}`` per sub-space).
+    n_startup : int
+        Number of candidates with results needed before TPE takes over;
+        until then, candidates are drawn at random from the space.
+    random_state : int
+        Seed; candidate ``index`` is drawn with a seed derived from it.
+    """
+
+    def ask(self, index, history):
+        """Return the parameters of candidate ``index`` given ``history``."""
+        import optuna
+
+        seed = self._seed(index)
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
@@ -221,7 +244,7 @@ def _in_range(value, dimension):
     return dimension.low <= value <= dimension.high
 
 
-class GPProposer:
+class GPProposer(_Proposer):
     """Propose candidates with scikit-optimize's Gaussian process.
 
     A Gaussian process suits the few candidates (at most a few dozen) of
@@ -242,33 +265,13 @@ class GPProposer:
         Seed; candidate ``index`` is drawn with a seed derived from it.
     """
 
-    def __init__(self, subspaces, *, n_startup, random_state):
-        self.subspaces = subspaces
-        self.n_startup = n_startup
-        self.random_state = random_state
-
     def ask(self, index, history):
-        """Return the parameters of candidate ``index`` given ``history``.
-
-        Parameters
-        ----------
-        index : int
-            The candidate's number in the search.
-        history : list of Observation
-            The candidates with results so far.
-
-        Returns
-        -------
-        params : dict
-            Plain Python values, one per searched parameter.
-        """
+        """Return the parameters of candidate ``index`` given ``history``."""
         from skopt import Optimizer
 
         subspace = self.subspaces[index % len(self.subspaces)]
         names = sorted(subspace)
-        seed = int(
-            np.random.SeedSequence([self.random_state, index]).generate_state(1)[0]
-        )
+        seed = self._seed(index)
         # Expected improvement at 10,000 sampled points: a quarter of the time
         # of scikit-optimize's default (a hedge of three acquisitions, each
         # polished by L-BFGS), which the workers would otherwise wait for.
