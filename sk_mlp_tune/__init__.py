@@ -1,5 +1,6 @@
 """Self-tuning scikit-learn MLP estimators."""
 
+from . import _integrations  # noqa: F401  (plugs MLflow autologging into fit)
 from ._engine import WorkerLostError
 from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._space import default_param_space

@@ -5,7 +5,6 @@ import inspect
 import numbers
 import os
 import pickle
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -467,7 +466,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         """
         with self._previous_state_kept_on_failure(), catching_interrupts():
             try:
-                with _mlflow_autologging(self, X, y):
+                with _fit_hooks(self, X, y):
                     return self._fit(X, y, **fit_params)
             except Interrupted:
                 # Ctrl-C before any candidate finished, or during the refit.
@@ -966,14 +965,27 @@ def candidates_best_first(tuner):
     return [chosen, *(int(i) for i in ranked if i != chosen)]
 
 
-def _mlflow_autologging(tuner, X, y):
-    """MLflow's autologging of ``tuner.fit``, when the user turned it on."""
-    # MLflow is never imported for those who have not imported it.
-    if "mlflow" not in sys.modules:
-        return contextlib.nullcontext()
-    from .mlflow import _autologging
+# Context managers entered around every tuner's fit, as
+# ``hook(tuner, X, y)``: how an integration (MLflow's autologging) takes
+# part in ``fit`` without the estimator importing it. See register_fit_hook.
+_FIT_HOOKS = []
 
-    return _autologging(tuner, X, y)
+
+def register_fit_hook(hook):
+    """Enter ``hook(tuner, X, y)``, a context manager, around every tuner's ``fit``.
+
+    Registering the same hook twice keeps one.
+    """
+    if hook not in _FIT_HOOKS:
+        _FIT_HOOKS.append(hook)
+
+
+@contextlib.contextmanager
+def _fit_hooks(tuner, X, y):
+    with contextlib.ExitStack() as stack:
+        for hook in _FIT_HOOKS:
+            stack.enter_context(hook(tuner, X, y))
+        yield
 
 
 class _NothingToContinue(Exception):

@@ -200,7 +200,7 @@ def _loggable(params):
     return loggable
 
 
-def _autologging(tuner, X, y):
+def autologging(tuner, X, y):
     """Return a context for ``tuner.fit`` under MLflow's sklearn autologging.
 
     Without autologging, a context that does nothing. With it, the search
