@@ -1,28 +1,34 @@
-"""The one place that imports private scikit-learn names.
+"""The one place that reads other libraries' private names: shims and nothing else.
 
-scikit-learn does not promise that these stay where they are; keeping every
-such import here means a scikit-learn upgrade that moves one breaks this
-module, with a clear traceback, and nothing else. The one private joblib
-attribute the package reads (its loky backend's executor) is here too.
+scikit-learn, joblib/loky, scikit-optimize and MLflow do not promise that
+their private names stay where they are. Every one the package reads is
+read here, behind a function or a name of this module, so that an upgrade
+that moves one breaks this module, with a clear traceback, and nothing
+else. It imports nothing of the package, as imbalanced-learn's
+``utils/_sklearn_compat.py`` does.
 
-The MLP internals that dropout relies on are optional: when they are missing
-or have changed shape, ``MLP_INTERNALS`` is None and only ``dropout > 0``
-refuses to run; everything else keeps working. The optional dependencies
-(the extras) are imported here too, through ``import_optional``, so that a
-missing one always says which extra brings it.
+What is only known to work on some versions is probed, not assumed:
+
+- ``MLP_INTERNALS``: the MLP training pass that dropout relies on. When it
+  is missing or has changed shape it is None, and only ``dropout > 0``
+  refuses to run.
+- ``SEARCH_INTERNALS``: the parts of ``BaseSearchCV`` that the engine's copy
+  of its ``fit`` calls (``_searchbase.fit_search``). When they have changed
+  shape it is None, and a search refuses to fit, naming the versions it
+  was written for.
+
+The optional dependencies (the extras) are imported through
+``import_optional``, so that a missing one always says which extra brings it.
 """
 
 import contextlib
 import importlib
 import inspect
-import time
-from collections import defaultdict
 from types import SimpleNamespace
 
 import joblib
 from joblib._parallel_backends import LokyBackend
-from sklearn.base import _fit_context, clone, is_classifier
-from sklearn.model_selection import check_cv
+from sklearn.base import _fit_context
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._search_successive_halving import BaseSuccessiveHalving
 from sklearn.model_selection._validation import (
@@ -30,7 +36,6 @@ from sklearn.model_selection._validation import (
     _insert_error_scores,
     _warn_or_raise_about_fit_failures,
 )
-from sklearn.utils import indexable
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -41,22 +46,40 @@ from sklearn.utils._repr_html.estimator import _VisualBlock as VisualBlock
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _check_method_params, _num_samples
 
+check_method_params = _check_method_params
+insert_error_scores = _insert_error_scores
+num_samples = _num_samples
+warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
+
 __all__ = [
     "DROPOUT_TESTED_SKLEARN",
     "MLP_INTERNALS",
+    "SEARCH_FIT_TESTED_SKLEARN",
+    "SEARCH_INTERNALS",
     "BaseSearchCV",
+    "BaseSuccessiveHalving",
     "HasMethods",
     "Interval",
     "StrOptions",
     "VisualBlock",
     "_fit_context",
     "_routing_enabled",
+    "check_method_params",
     "fit_and_score",
-    "fit_search",
     "import_optional",
+    "insert_error_scores",
+    "joblib_loky_executor",
+    "loky_worker_processes",
+    "mlflow_training_session_active",
+    "named_scorers",
+    "num_samples",
+    "score_function",
     "scorer_accepts_sample_weight",
+    "search_callback_context",
     "search_scorers",
+    "skopt_optimizer_results",
     "validate_parameter_constraints",
+    "warn_or_raise_about_fit_failures",
 ]
 
 
@@ -68,180 +91,6 @@ def fit_and_score(estimator, X, y, **options):
     """
     options = {"verbose": 0, "return_times": True, **options}
     return _fit_and_score(estimator, X, y, return_estimator=True, **options)
-
-
-def fit_search(search, X, y, params, run_candidates, on_checked=None):
-    """Fit ``search``, a scikit-learn search object, with our own fold fits.
-
-    This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
-    routing, the splitter's checks, ``_run_search``, the choice of the best
-    candidate, the refit), but for who runs the fold fits: scikit-learn
-    hands each call of ``evaluate_candidates`` to one ``joblib.Parallel``
-    call, which returns all of its fits or none. ``run_candidates`` returns
-    the candidates that finished, as they finish, and may stop the search
-    (:class:`~sk_mlp_tune._monitor.SearchStopped`): what finished is kept
-    and the best of it refitted.
-
-    Parameters
-    ----------
-    search : BaseSearchCV
-        The unfitted search; its ``_run_search`` decides the candidates.
-    X, y : array-like
-        The data.
-    params : dict
-        The ``fit`` parameters, routed as ``BaseSearchCV.fit`` routes them.
-    run_candidates : callable
-        ``run_candidates(estimator, X, y, candidate_params, splits, options,
-        score_name)`` returns ``{candidate index: [_fit_and_score dict per
-        split]}`` for the candidates whose folds all finished; ``options``
-        are the keyword arguments of ``_fit_and_score``.
-    on_checked : callable, default=None
-        Called with ``search`` once its inputs are checked, before any fit:
-        successive halving knows its rungs' resources then.
-
-    Returns
-    -------
-    stop : SearchStopped, Interrupted or None
-        Why the search stopped early, if it did. With nothing finished, the
-        search is left unfitted.
-    """
-    from ._monitor import Interrupted, SearchStopped
-
-    if isinstance(search, BaseSuccessiveHalving):
-        search._n_samples_orig = _num_samples(X)
-    scorers, refit_metric = search._get_scorers()
-    X, y = indexable(X, y)
-    params = _check_method_params(X, params=params)
-    routed_params = search._get_routed_params_for_fit(params)
-    search._checked_cv_orig = check_cv(
-        search.cv, y, classifier=is_classifier(search.estimator)
-    )
-    search._check_input_parameters(X=X, y=y, split_params=routed_params.splitter.split)
-    search.n_splits_ = search._checked_cv_orig.get_n_splits(
-        X, y, **routed_params.splitter.split
-    )
-    if on_checked is not None:
-        on_checked(search)
-    base_estimator = clone(search.estimator)
-    options = {
-        "scorer": scorers,
-        "fit_params": routed_params.estimator.fit,
-        "score_params": routed_params.scorer.score,
-        "return_train_score": search.return_train_score,
-        "return_n_test_samples": True,
-        "error_score": search.error_score,
-        "verbose": search.verbose,
-    }
-    score_name = refit_metric if isinstance(refit_metric, str) else None
-    all_candidate_params, all_out = [], []
-    all_more_results = defaultdict(list)
-    results = {}
-
-    def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
-        # ``context`` is scikit-learn >= 1.9's callback context: the tuner
-        # takes no callbacks.
-        cv = cv or search._checked_cv_orig
-        candidate_params = list(candidate_params)
-        splits = list(cv.split(X, y, **routed_params.splitter.split))
-        if len(splits) != search.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {search.n_splits_} splits, got {len(splits)}"
-            )
-
-        def record(finished):
-            nonlocal results
-            kept = sorted(finished)
-            out = [fold for index in kept for fold in finished[index]]
-            if callable(search.scoring):
-                _insert_error_scores(out, search.error_score)
-            all_candidate_params.extend(candidate_params[i] for i in kept)
-            all_out.extend(out)
-            for key, values in (more_results or {}).items():
-                all_more_results[key].extend(values[i] for i in kept)
-            if all_out:
-                results = search._format_results(
-                    all_candidate_params, search.n_splits_, all_out, all_more_results
-                )
-            return len(kept)
-
-        try:
-            finished = run_candidates(
-                base_estimator, X, y, candidate_params, splits, options, score_name
-            )
-        except Exception as error:
-            # A worker died, say: what finished goes with the error.
-            if getattr(error, "finished_folds", None) is not None:
-                record(error.finished_folds)
-                error.finished_results_ = results or None
-            raise
-        if record(finished) < len(candidate_params):
-            raise SearchStopped
-        return results
-
-    context = {}
-    # scikit-learn >= 1.9 hands its _run_search a callback context; our
-    # subclasses that wrap it take ``**context`` and pass it on.
-    parameters = inspect.signature(search._run_search).parameters
-    if hasattr(search, "_init_callback_context") and (
-        "callback_ctx" in parameters
-        or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    ):
-        context["callback_ctx"] = search._init_callback_context(
-            max_subtasks=1 + (search.refit is not False)
-        )
-    stop = None
-    try:
-        search._run_search(evaluate_candidates, **context)
-    except SearchStopped as stopped:
-        stop = stopped
-    except Interrupted as interrupted:
-        # Ctrl-C between two calls of evaluate_candidates; a second aborts.
-        if interrupted.presses > 1:
-            raise
-        stop = interrupted
-    if not all_out:
-        if stop is None:
-            raise ValueError(
-                "No fits were performed. Was the CV iterator empty? Were there "
-                "no candidates?"
-            )
-        return stop
-    # One warning, or one error if every fit failed, for the whole search.
-    _warn_or_raise_about_fit_failures(all_out, search.error_score)
-    first_test_score = all_out[0]["test_scores"]
-    search.multimetric_ = isinstance(first_test_score, dict)
-    if callable(search.scoring) and search.multimetric_:
-        search._check_refit_for_multimetric(first_test_score)
-        refit_metric = search.refit
-
-    if search.refit or not search.multimetric_:
-        search.best_index_ = search._select_best_index(
-            search.refit, refit_metric, results
-        )
-        if not callable(search.refit):
-            search.best_score_ = results[f"mean_test_{refit_metric}"][
-                search.best_index_
-            ]
-        search.best_params_ = results["params"][search.best_index_]
-    if search.refit:
-        search.best_estimator_ = clone(base_estimator).set_params(
-            **clone(search.best_params_, safe=False)
-        )
-        refit_start = time.time()
-        if y is not None:
-            search.best_estimator_.fit(X, y, **routed_params.estimator.fit)
-        else:
-            search.best_estimator_.fit(X, **routed_params.estimator.fit)
-        search.refit_time_ = time.time() - refit_start
-        if hasattr(search.best_estimator_, "feature_names_in_"):
-            search.feature_names_in_ = search.best_estimator_.feature_names_in_
-    search.scorer_ = getattr(scorers, "_scorers", scorers)
-    search.cv_results_ = results
-    if isinstance(search, BaseSuccessiveHalving):
-        # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
-        search.best_score_ = results["mean_test_score"][search.best_index_]
-    return stop
 
 
 def search_scorers(estimator, scoring, refit, error_score):
@@ -303,6 +152,58 @@ def joblib_loky_executor(n_workers):
         yield executor
 
 
+def search_callback_context(search):
+    """Return the callback context scikit-learn >= 1.9 hands a search's ``_run_search``.
+
+    As keyword arguments: empty on older versions, or where ``_run_search``
+    (ours wrap it, taking ``**context``) would not take it.
+    """
+    if not hasattr(search, "_init_callback_context"):
+        return {}
+    parameters = inspect.signature(search._run_search).parameters
+    if "callback_ctx" in parameters or any(
+        p.kind is p.VAR_KEYWORD for p in parameters.values()
+    ):
+        return {
+            "callback_ctx": search._init_callback_context(
+                max_subtasks=1 + (search.refit is not False)
+            )
+        }
+    return {}
+
+
+def loky_worker_processes(executor):
+    """Return the worker processes of a loky executor, to kill them at once."""
+    return list(getattr(executor, "_processes", {}).values())
+
+
+def score_function(scorer):
+    """Return the metric function behind a scikit-learn scorer, or None."""
+    return getattr(scorer, "_score_func", None)
+
+
+def named_scorers(scorer):
+    """Return the ``{name: scorer}`` of a multi-metric scorer, else ``scorer`` itself.
+
+    What ``GridSearchCV.scorer_`` holds for several metrics.
+    """
+    return getattr(scorer, "_scorers", scorer)
+
+
+def skopt_optimizer_results(search):
+    """Return the list of a ``BayesSearchCV``'s finished optimizers' results.
+
+    scikit-optimize keeps them in ``_optim_results``; its ``fit`` turns
+    them into ``optimizer_results_``.
+    """
+    return search._optim_results
+
+
+def mlflow_training_session_active(autologging_utils):
+    """Tell whether an MLflow-autologged fit (a pipeline's, say) is running."""
+    return getattr(autologging_utils, "_has_active_training_session", lambda: False)()
+
+
 def import_optional(module, *, extra, needed_by):
     """Import ``module`` from an optional dependency, or say how to install it."""
     try:
@@ -341,7 +242,18 @@ _EXPECTED_SIGNATURES = {
         "y",
         "sample_weight",
     ],
+    "_compute_loss_grad": [
+        "self",
+        "layer",
+        "sw_sum",
+        "activations",
+        "deltas",
+        "coef_grads",
+        "intercept_grads",
+    ],
 }
+# The attributes the parent sets during fit that the subclass reads.
+_FITTED_ATTRIBUTES = ("_best_coefs", "_best_intercepts", "_label_binarizer")
 
 
 def _load_mlp_internals():
@@ -364,6 +276,14 @@ def _load_mlp_internals():
         method = getattr(BaseMultilayerPerceptron, name, None)
         if method is None or list(inspect.signature(method).parameters) != expected:
             return None
+    try:
+        source = inspect.getsource(inspect.getmodule(BaseMultilayerPerceptron))
+    except (OSError, TypeError):  # no source shipped: trust the signatures
+        source = None
+    if source is not None and any(
+        f"self.{name} =" not in source for name in _FITTED_ATTRIBUTES
+    ):
+        return None
     return SimpleNamespace(
         activations=ACTIVATIONS,
         derivatives=DERIVATIVES,
@@ -374,3 +294,32 @@ def _load_mlp_internals():
 
 
 MLP_INTERNALS = _load_mlp_internals()
+
+
+# The scikit-learn versions whose BaseSearchCV.fit _searchbase.fit_search
+# copies step for step, and the parts of the search it calls, as they are
+# in those versions: (name, the leading parameters it must take).
+SEARCH_FIT_TESTED_SKLEARN = "1.7 to 1.9"
+_SEARCH_METHODS = {
+    "_get_scorers": ["self"],
+    "_get_routed_params_for_fit": ["self", "params"],
+    "_check_input_parameters": ["self", "X", "y", "split_params"],
+    "_format_results": ["self", "candidate_params", "n_splits", "out"],
+    "_select_best_index": ["refit", "refit_metric", "results"],
+    "_check_refit_for_multimetric": ["self", "scores"],
+    "_run_search": ["self", "evaluate_candidates"],
+}
+
+
+def _load_search_internals():
+    for name, leading in _SEARCH_METHODS.items():
+        method = inspect.getattr_static(BaseSearchCV, name, None)
+        if method is None:
+            return None
+        method = getattr(method, "__func__", method)  # a staticmethod
+        if list(inspect.signature(method).parameters)[: len(leading)] != leading:
+            return None
+    return SimpleNamespace(methods=tuple(_SEARCH_METHODS))
+
+
+SEARCH_INTERNALS = _load_search_internals()

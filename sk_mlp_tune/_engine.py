@@ -32,6 +32,7 @@ so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 """
 
 import contextlib
+import itertools
 import math
 import numbers
 import os
@@ -39,9 +40,7 @@ import pickle
 import re
 import signal
 import struct
-import sys
 import threading
-import time
 import warnings
 import zlib
 from collections import deque
@@ -60,9 +59,9 @@ from ._choice import (
     choose_index,
     preferred_rows,
 )
-from ._compat import fit_and_score, joblib_loky_executor
+from ._compat import fit_and_score, joblib_loky_executor, loky_worker_processes
 from ._files import replaced_atomically
-from ._monitor import Interrupted, ProgressLine
+from ._monitor import Interrupted
 from ._propose import MIN_STARTUP_CANDIDATES, GPProposer, Observation, TPEProposer
 
 # How asha proposes its candidates and when a rung promotes: the defaults,
@@ -295,7 +294,6 @@ class WorkerLostError(RuntimeError):
         super().__init__(message)
         self.running = running
         self.finished_results_ = None
-        self.finished_folds = None  # {candidate: fold results}, for fit_search
 
 
 def _worker_lost(error, running, *, resume_hint):
@@ -309,17 +307,172 @@ def _worker_lost(error, running, *, resume_hint):
     )
 
 
+@dataclass
+class Task:
+    """A unit of work for the :class:`TaskLoop`.
+
+    ``function(*args)`` runs on a worker; or, with ``known`` set, the result
+    is known already (replayed from a checkpoint, or carried over) and no
+    worker runs anything.
+    """
+
+    key: object
+    function: object = None
+    args: tuple = ()
+    known: object = None
+
+
+@dataclass
+class LoopEnd:
+    """How a :meth:`TaskLoop.run` ended, when it did not run out of tasks.
+
+    ``interrupted`` is the Ctrl-C that stopped it; ``worker_died`` the
+    executor's error when a worker process died, and ``running`` the keys
+    of the tasks in flight then. What finished was handed to the source
+    before either.
+    """
+
+    interrupted: Interrupted | None = None
+    worker_died: BaseException | None = None
+    running: list = field(default_factory=list)
+
+
+class TaskLoop:
+    """The one loop that hands fold tasks to the workers, for every strategy.
+
+    A *source* decides the work and hears the results: ``next_task(monitor)``
+    returns the next :class:`Task`, or None when none can start now (it asks
+    ``monitor.may_start()`` before new work, a candidate or a promotion, and
+    calls ``monitor.started()`` when it starts some), and ``finished(key,
+    result)`` takes each result as it comes, in the order the tasks were
+    submitted when several finish together. The loop keeps up to
+    ``capacity`` tasks in flight, with no barrier between candidates.
+
+    On Ctrl-C the results already in are handed over, the workers are
+    stopped at once and what they were fitting is discarded; when a worker
+    dies, the loop stops the same way. Either is said in the returned
+    :class:`LoopEnd`: the caller decides what it means.
+
+    Use it as a context manager: the executor lives as long as the search,
+    and the workers stay after it for the next search, as joblib's do,
+    unless it ended by an error.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        As ``n_jobs`` of the search, honouring ``joblib.parallel_config``.
+    monitor : SearchMonitor
+        The budget, the progress line and the stop reason.
+    pre_dispatch : int, str or None, default=None
+        Tasks handed to the workers ahead, as in ``GridSearchCV``; None for
+        one per worker.
+    """
+
+    def __init__(self, n_jobs, monitor, pre_dispatch=None):
+        self.n_jobs = n_jobs
+        self.monitor = monitor
+        self.pre_dispatch = pre_dispatch
+        self._executor = None
+        self._shared = None
+
+    def __enter__(self):
+        self._executor = make_executor(self.n_jobs)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if self._executor is not None:
+            self._executor.shutdown(kill_workers=kind is not None)
+        self._executor = self._shared = None
+        return False
+
+    @property
+    def n_workers(self):
+        """The executor's workers: 1 in-process."""
+        return self._executor.n_workers if self._executor is not None else 1
+
+    @property
+    def in_worker(self):
+        """Whether tasks run in worker processes (which then ignore Ctrl-C)."""
+        return isinstance(self._executor, _ProcessExecutor)
+
+    def share(self, X, y):
+        """Return ``X, y`` as tasks take them: sent to a cluster once, not per task."""
+        if self._shared is None or self._shared[0] is not X:
+            self._shared = (X, _share(self._executor, X, y))
+        return self._shared[1]
+
+    def run(self, source):
+        """Run ``source``'s tasks until it has none left, or the loop must stop.
+
+        Returns
+        -------
+        end : LoopEnd or None
+            None when the source ran out of tasks.
+        """
+        if self._executor is None:  # stopped by Ctrl-C or a dead worker
+            return LoopEnd()
+        if self.pre_dispatch is None:
+            capacity = self._executor.n_workers
+        else:
+            capacity = _dispatched_ahead(self.pre_dispatch, self._executor.n_workers)
+        in_flight = {}  # future -> (submission number, key)
+        submitted = itertools.count()
+        try:
+            while True:
+                while len(in_flight) < capacity:
+                    task = source.next_task(self.monitor)
+                    if task is None:
+                        break
+                    if task.function is None:
+                        future = _done(task.known)
+                    else:
+                        future = self._executor.submit(task.function, *task.args)
+                    in_flight[future] = (next(submitted), task.key)
+                if not in_flight:
+                    return None
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=in_flight.__getitem__):
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as error:
+                        running = [key for _, key in sorted(in_flight.values())]
+                        self._stop_workers(in_flight)
+                        return LoopEnd(worker_died=error, running=running)
+                    _, key = in_flight.pop(future)
+                    source.finished(key, result)
+        except Interrupted as interrupted:
+            self.monitor.stop("interrupted")
+            # A task that finished before Ctrl-C may complete its candidate.
+            for future in sorted(in_flight, key=in_flight.__getitem__):
+                if future.done() and not future.cancelled() and not future.exception():
+                    _, key = in_flight.pop(future)
+                    source.finished(key, future.result())
+            self._stop_workers(in_flight)
+            return LoopEnd(interrupted=interrupted)
+
+    def _stop_workers(self, in_flight):
+        """Stop at once the workers, discarding the tasks in flight."""
+        if isinstance(self._executor, _DaskExecutor):
+            # The cluster is the user's: stop only our tasks. (loky's futures
+            # must not be cancelled: its shutdown then fails to set their
+            # error, in its own thread, and leaves its queues waiting.)
+            for future in in_flight:
+                future.cancel()
+        self._executor.shutdown(kill_workers=True)
+        self._executor = self._shared = None
+
+
 class CandidateRunner:
-    """Evaluate candidates fold by fold, keeping each fold as it finishes.
+    """Evaluate candidates fold by fold on a :class:`TaskLoop`.
 
-    No barrier between candidates: a worker that finishes a fold takes the
-    next one at once, whatever the others are doing. Before each new
-    candidate the monitor is asked whether it may start (the time budget,
-    refit included); once it may not, the folds of the candidates already
-    started finish and nothing else starts. On Ctrl-C (:class:`Interrupted`)
-    the workers are stopped at once and the fits cut short are discarded.
+    The runner of the searches that decide their candidates in batches
+    (grid, random, Bayesian, halving): :func:`~sk_mlp_tune._searchbase.fit_search`
+    calls it with each batch, and it returns the candidates whose every
+    fold finished. The monitor is asked before each new candidate; once it
+    says no, the folds of the candidates already started finish and
+    nothing else starts.
 
-    Use it as a context manager: the executor lives as long as the search.
+    Use it as a context manager, around the whole search.
 
     Parameters
     ----------
@@ -332,39 +485,18 @@ class CandidateRunner:
     """
 
     def __init__(self, n_jobs, monitor, pre_dispatch="2*n_jobs"):
-        self.n_jobs = n_jobs
-        self.pre_dispatch = pre_dispatch
-        self.monitor = monitor
-        self.n_started = 0
+        self.loop = TaskLoop(n_jobs, monitor, pre_dispatch)
         self.max_iter_reached = []
-        self._executor = None
-        self._shared = None
 
     def __enter__(self):
-        self._executor = make_executor(self.n_jobs)
+        self.loop.__enter__()
         return self
 
-    def __exit__(self, kind, error, traceback):
-        # After an error the workers go; otherwise they stay, reusable by
-        # the next search, as joblib's do.
-        if self._executor is not None:
-            self._executor.shutdown(kill_workers=kind is not None)
-        self._executor = self._shared = None
-        return False
-
-    def _stop_workers(self, in_flight):
-        """Stop at once the workers fitting what Ctrl-C cut short."""
-        if isinstance(self._executor, _DaskExecutor):
-            # The cluster is the user's: stop only our tasks. (loky's futures
-            # must not be cancelled: its shutdown then fails to set their
-            # error, in its own thread, and leaves its queues waiting.)
-            for future in in_flight:
-                future.cancel()
-        self._executor.shutdown(kill_workers=True)
-        self._executor = None
+    def __exit__(self, *exc_info):
+        return self.loop.__exit__(*exc_info)
 
     def __call__(self, template, X, y, candidates, splits, options, score_name):
-        """Return the fold results of the candidates that finished.
+        """Evaluate ``candidates``; return those that finished, and a dead worker.
 
         Parameters
         ----------
@@ -385,88 +517,87 @@ class CandidateRunner:
         -------
         finished : dict
             ``{candidate index: [_fit_and_score dict per split]}``.
+        lost : WorkerLostError or None
+            Set when a worker process died: the search stops there.
         """
-        executor = self._executor
-        if executor is None:  # stopped by Ctrl-C
-            return {}
-        in_worker = isinstance(executor, _ProcessExecutor)
-        if self._shared is None or self._shared[0] is not X:
-            self._shared = (X, _share(executor, X, y))
-        data = self._shared[1]
-        n_splits = len(splits)
-        pending = deque((c, s) for c in range(len(candidates)) for s in range(n_splits))
-        started, folds, reached, in_flight = set(), {}, {}, {}
+        batch = _CandidateFolds(
+            template, self.loop, X, y, candidates, splits, options, score_name
+        )
+        end = self.loop.run(batch)
+        self.max_iter_reached.extend(batch.max_iter_reached)
+        lost = None
+        if end is not None and end.worker_died is not None:
+            running = sorted({candidate for candidate, _ in end.running})
+            lost = _worker_lost(
+                end.worker_died,
+                [(c, candidates[c]) for c in running],
+                resume_hint="The candidates that had finished are in this "
+                "error's finished_results_.",
+            )
+        return batch.complete(), lost
 
-        def keep(candidate, split, out, max_iter_reached):
-            folds.setdefault(candidate, {})[split] = out
-            reached.setdefault(candidate, []).append(max_iter_reached)
-            if len(folds[candidate]) == n_splits:
-                # Counted once the candidate is kept, not if cut short.
-                self.max_iter_reached.extend(reached[candidate])
-                outs = [folds[candidate][f] for f in range(n_splits)]
-                self._tell_monitor(outs, splits, X, score_name)
 
-        # Tasks ahead of the workers, so that none waits for work.
-        capacity = _dispatched_ahead(self.pre_dispatch, executor.n_workers)
-        try:
-            while pending or in_flight:
-                while pending and len(in_flight) < capacity:
-                    candidate, split = pending[0]
-                    if candidate not in started:
-                        if not self.monitor.may_start_candidate(self.n_started):
-                            break
-                        started.add(candidate)
-                        self.n_started += 1
-                    pending.popleft()
-                    train, test = splits[split]
-                    future = executor.submit(
-                        fit_and_score_fold, template, *data, train, test,
-                        candidates[candidate], options, in_worker,
-                    )  # fmt: skip
-                    in_flight[future] = (candidate, split)
-                if not in_flight:
-                    break
-                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                for future in done:
-                    candidate, split = in_flight[future]
-                    try:
-                        out, max_iter_reached = future.result()
-                    except BrokenProcessPool as error:
-                        running = sorted({c for c, _ in in_flight.values()})
-                        lost = _worker_lost(
-                            error,
-                            [(c, candidates[c]) for c in running],
-                            resume_hint="The candidates that had finished are in "
-                            "this error's finished_results_.",
-                        )
-                        lost.finished_folds = _complete(folds, n_splits)
-                        raise lost from None
-                    del in_flight[future]
-                    keep(candidate, split, out, max_iter_reached)
-        except Interrupted:
-            self.monitor.stop("interrupted")
-            # A fold that finished before Ctrl-C may complete its candidate.
-            for future, (candidate, split) in list(in_flight.items()):
-                if (
-                    future.done()
-                    and not future.cancelled()
-                    and future.exception() is None
-                ):
-                    del in_flight[future]
-                    keep(candidate, split, *future.result())
-            self._stop_workers(in_flight)
-        return _complete(folds, n_splits)
+class _CandidateFolds:
+    """A batch of candidates as fold tasks, and the folds that finished."""
 
-    def _tell_monitor(self, outs, splits, X, score_name):
+    def __init__(self, template, loop, X, y, candidates, splits, options, score_name):
+        self.template = template
+        self.monitor = loop.monitor
+        self.data = loop.share(X, y)
+        self.in_worker = loop.in_worker
+        self.n_samples = _n_samples(X)
+        self.candidates = candidates
+        self.splits = splits
+        self.options = options
+        self.score_name = score_name
+        self.pending = deque(
+            (c, s) for c in range(len(candidates)) for s in range(len(splits))
+        )
+        self.started = set()
+        self.folds = {}  # candidate -> {split: _fit_and_score dict}
+        self.reached = {}  # candidate -> [max_iter reached or None, per fold]
+        self.max_iter_reached = []  # of the candidates kept
+
+    def next_task(self, monitor):
+        if not self.pending:
+            return None
+        candidate, split = self.pending[0]
+        if candidate not in self.started:
+            if not monitor.may_start():
+                return None
+            monitor.started()
+            self.started.add(candidate)
+        self.pending.popleft()
+        train, test = self.splits[split]
+        arguments = (
+            self.template, *self.data, train, test, self.candidates[candidate],
+            self.options, self.in_worker,
+        )  # fmt: skip
+        return Task((candidate, split), fit_and_score_fold, arguments)
+
+    def finished(self, key, result):
+        candidate, split = key
+        out, max_iter_reached = result
+        self.folds.setdefault(candidate, {})[split] = out
+        self.reached.setdefault(candidate, []).append(max_iter_reached)
+        if len(self.folds[candidate]) == len(self.splits):
+            # Counted once the candidate is kept, not if cut short.
+            self.max_iter_reached.extend(self.reached[candidate])
+            self._tell_monitor(self.complete()[candidate])
+
+    def complete(self):
+        """Return the candidates whose every fold finished, folds in order."""
+        return _complete(self.folds, len(self.splits))
+
+    def _tell_monitor(self, outs):
         scores = [out["test_scores"] for out in outs]
         if isinstance(scores[0], dict):
-            scores = [s.get(score_name, next(iter(s.values()))) for s in scores]
-        n_samples = _n_samples(X)
+            scores = [s.get(self.score_name, next(iter(s.values()))) for s in scores]
         # The refit trains on every sample; the folds' fits on a share each.
         refit_estimate = np.mean(
             [
-                out["fit_time"] * n_samples / max(len(train), 1)
-                for out, (train, _) in zip(outs, splits, strict=True)
+                out["fit_time"] * self.n_samples / max(len(train), 1)
+                for out, (train, _) in zip(outs, self.splits, strict=True)
             ]
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
@@ -848,7 +979,7 @@ class _ProcessExecutor:
                 # fitting is discarded, and loky's shutdown, left to stop
                 # workers in the middle of a task, once hung a run for minutes
                 # under load (CI).
-                for process in list(getattr(self._executor, "_processes", {}).values()):
+                for process in loky_worker_processes(self._executor):
                     with contextlib.suppress(OSError):
                         os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
                 self._executor.shutdown(wait=True, kill_workers=True)
@@ -937,8 +1068,6 @@ class EngineSettings:
     error_score: object
     return_train_score: bool
     n_jobs: object
-    max_time: float | None
-    verbose: int
     seeded: bool
     n_points: int | None
     checkpoint: object
@@ -962,10 +1091,13 @@ class AsynchronousHalving:
     def __init__(self, settings):
         self.settings = settings
 
-    def run(self, X, y, folds, fit_params, score_params):
-        """Search, then set the results; return self."""
+    def run(self, X, y, folds, fit_params, score_params, monitor):
+        """Search, then set the results; return self.
+
+        ``monitor`` (a :class:`~sk_mlp_tune._monitor.SearchMonitor`) is the
+        budget, the progress line and the stop reason, as for every strategy.
+        """
         s = self.settings
-        start = time.perf_counter()
         self.rungs_ = rung_epochs(s.max_epochs, s.n_candidates)
         proposer = PROPOSER(
             s.subspaces,
@@ -995,7 +1127,6 @@ class AsynchronousHalving:
             checkpoint = Checkpoint(
                 s.checkpoint, fingerprint(*s.fingerprint_parts, folds)
             )
-            checkpoint.open()
         context = {
             "scorer": s.scorer,
             "refit_metric": s.refit_metric,
@@ -1005,127 +1136,55 @@ class AsynchronousHalving:
             "return_train_score": s.return_train_score,
             "error_score": s.error_score,
         }
-        executor = make_executor(s.n_jobs)
-        context["in_worker"] = isinstance(executor, _ProcessExecutor)
-        # Asynchronous promotion decides the number of fits as it goes; the
-        # bar counts candidates started, the line the fits finished too.
-        progress = (
-            ProgressLine(s.n_candidates, unit="candidates") if s.verbose > 0 else None
-        )
-        self.stop_reason_ = "completed"
-        self.n_tasks_replayed_ = 0
-        # Seeded, the decisions must not depend on the workers' timing.
-        lookahead = None
-        if s.seeded:
-            lookahead = s.n_points or default_lookahead(executor.n_workers, len(folds))
-        decisions = _Decisions(scheduler, len(folds), lookahead)
-        results = {}  # (candidate, fold, rung) -> FoldResult
-        models = {}  # (candidate, fold) -> latest fitted model
-        in_flight = {}  # future -> task
-        data = _share(executor, X, y)
-        interrupted = None
-        # The refit trains the winner from scratch on all the data, for up to
-        # max_epochs: estimated from the first rung's time per epoch.
-        refit_estimate, epoch_times = 0.0, []
-        refit_scale = _n_samples(X) / np.mean([max(len(t), 1) for t, _ in folds])
+        monitor.report(0, float("nan"), ", 0 fits")
         try:
-            if progress is not None:
-                progress.update(0, float("nan"), 0.0, ", 0 fits")
-            while True:
-                # The first candidate always runs: a search with no result
-                # would have nothing to give. After the budget no candidate
-                # or promotion starts, but those started finish their folds.
-                if (
-                    s.max_time is not None
-                    and scheduler.params
-                    and time.perf_counter() - start + refit_estimate >= s.max_time
-                ):
-                    self.stop_reason_ = "max_time"
-                # Fill every free worker; replayed results count as done at once.
-                while len(in_flight) < executor.n_workers:
-                    task = decisions.next_task(self.stop_reason_ == "completed")
-                    if task is None:
-                        break
-                    replayed = checkpoint.lookup(task) if checkpoint else None
-                    model = models.get((task.candidate, task.fold))
-                    if replayed is not None:
-                        self.n_tasks_replayed_ += 1
-                        future = _done(replayed)
-                    elif model is not None and _stopped_by_tolerance(model):
-                        # Stopped for good: its scores stand at every rung.
-                        future = _done(_carried_over(results, task))
-                    else:
-                        future = executor.submit(
-                            run_fold_task,
-                            task,
-                            model,
-                            s.template,
-                            *data,
-                            folds[task.fold],
-                            context,
-                        )
-                    in_flight[future] = task
-                if not in_flight:
-                    break
-                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: _order(in_flight[f])):
-                    task = in_flight[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool as error:
-                        running = sorted(
-                            {(t.candidate, t.rung) for t in in_flight.values()}
-                        )
-                        hint = (
-                            "Every finished fold is in the checkpoint "
-                            f"{s.checkpoint!r}: fit again to resume from there."
-                            if checkpoint is not None
-                            else "Give checkpoint= (with an integer random_state) "
-                            "to resume a search from where it stopped."
-                        )
-                        raise _worker_lost(
-                            error,
-                            [(c, scheduler.params[c]) for c, _ in running],
-                            resume_hint=hint,
-                        ) from None
-                    del in_flight[future]
-                    if checkpoint is not None and checkpoint.lookup(task) is None:
-                        checkpoint.write(result)
-                    results[task.candidate, task.fold, task.rung] = result
-                    if result.model is not None:
-                        # Only the latest model of a fold is continued from.
-                        models[task.candidate, task.fold] = result.model
-                        result.model = None
-                    decisions.finished(result)
-                    if task.rung == 0 and result.error is None:
-                        epoch_times.append(result.fit_time / max(result.n_epochs, 1))
-                        refit_estimate = (
-                            np.mean(epoch_times) * s.max_epochs * refit_scale
-                        )
-                    if progress is not None:
-                        progress.update(
-                            len(scheduler.params),
-                            _best_score(scheduler),
-                            time.perf_counter() - start,
-                            f", {len(results)} fits",
-                        )
-        except Interrupted as error:
-            # Fits cut short are discarded; what finished is kept.
-            self.stop_reason_ = "interrupted"
-            interrupted = error
+            with TaskLoop(s.n_jobs, monitor) as loop:
+                # Seeded, the decisions must not depend on the workers' timing.
+                lookahead = None
+                if s.seeded:
+                    lookahead = s.n_points or default_lookahead(
+                        loop.n_workers, len(folds)
+                    )
+                tasks = _AshaTasks(
+                    _Decisions(scheduler, len(folds), lookahead),
+                    checkpoint,
+                    {**context, "in_worker": loop.in_worker},
+                    (s.template, *loop.share(X, y)),
+                    folds,
+                    # The refit trains on every sample, the folds on a share.
+                    refit_scale=s.max_epochs
+                    * _n_samples(X)
+                    / np.mean([max(len(t), 1) for t, _ in folds]),
+                    monitor=monitor,
+                )
+                if checkpoint is not None:
+                    checkpoint.open()
+                end = loop.run(tasks)
         finally:
-            failed = sys.exc_info()[0] is not None
-            executor.shutdown(kill_workers=failed or interrupted is not None)
-            if progress is not None:
-                progress.close(self.stop_reason_)
+            monitor.close()
             if checkpoint is not None:
                 checkpoint.close()
-        if checkpoint is not None and self.stop_reason_ == "completed":
-            checkpoint.compact(results.values())
-        if interrupted is not None and not _any_row_finished(results, len(folds)):
-            raise interrupted
-        self._set_results(scheduler, results, len(folds))
-        self.search_time_ = time.perf_counter() - start
+        if end is not None and end.worker_died is not None:
+            hint = (
+                f"Every finished fold is in the checkpoint {s.checkpoint!r}: fit "
+                "again to resume from there."
+                if checkpoint is not None
+                else "Give checkpoint= (with an integer random_state) to resume a "
+                "search from where it stopped."
+            )
+            running = sorted({(t.candidate, t.rung) for t in end.running})
+            raise _worker_lost(
+                end.worker_died,
+                [(c, scheduler.params[c]) for c, _ in running],
+                resume_hint=hint,
+            ) from None
+        if checkpoint is not None and monitor.stop_reason == "completed":
+            checkpoint.compact(tasks.results.values())
+        if end is not None and not _any_row_finished(tasks.results, len(folds)):
+            raise end.interrupted  # Ctrl-C before anything finished
+        self.stop_reason_ = monitor.stop_reason
+        self.n_tasks_replayed_ = tasks.n_replayed
+        self._set_results(scheduler, tasks.results, len(folds))
         # The settings hold the template and the data's fingerprint parts:
         # the fitted search keeps its results, not its inputs.
         self.settings = None
@@ -1225,6 +1284,78 @@ class AsynchronousHalving:
         return previous.n_epochs if previous is not None else 0
 
 
+class _AshaTasks:
+    """ASHA's decisions as fold tasks for the :class:`TaskLoop`, and their results.
+
+    Each result is journalled in the checkpoint, recorded, and heard by the
+    decisions; a task the checkpoint holds is replayed instead of run, and
+    a fold model that stopped by its tolerance carries its scores over.
+    """
+
+    def __init__(
+        self, decisions, checkpoint, context, model_data, folds, refit_scale, monitor
+    ):
+        self.decisions = decisions
+        self.scheduler = decisions.scheduler
+        self.checkpoint = checkpoint
+        self.context = context
+        self.template, self.X, self.y = model_data
+        self.folds = folds
+        self.refit_scale = refit_scale
+        self.results = {}  # (candidate, fold, rung) -> FoldResult
+        self.models = {}  # (candidate, fold) -> latest fitted model
+        self.epoch_times = []
+        self.n_replayed = 0
+        self.monitor = monitor
+
+    def next_task(self, monitor):
+        def may_decide():
+            # After the budget no candidate or promotion starts, but those
+            # started finish their folds.
+            if not monitor.may_start():
+                return False
+            monitor.started()
+            return True
+
+        task = self.decisions.next_task(may_decide)
+        if task is None:
+            return None
+        replayed = self.checkpoint.lookup(task) if self.checkpoint else None
+        model = self.models.get((task.candidate, task.fold))
+        if replayed is not None:
+            self.n_replayed += 1
+            return Task(task, known=replayed)
+        if model is not None and _stopped_by_tolerance(model):
+            # Stopped for good: its scores stand at every rung.
+            return Task(task, known=_carried_over(self.results, task))
+        arguments = (
+            task, model, self.template, self.X, self.y, self.folds[task.fold],
+            self.context,
+        )  # fmt: skip
+        return Task(task, run_fold_task, arguments)
+
+    def finished(self, task, result):
+        checkpoint = self.checkpoint
+        if checkpoint is not None and checkpoint.lookup(task) is None:
+            checkpoint.write(result)
+        self.results[task.candidate, task.fold, task.rung] = result
+        if result.model is not None:
+            # Only the latest model of a fold is continued from.
+            self.models[task.candidate, task.fold] = result.model
+            result.model = None
+        self.decisions.finished(result)
+        if task.rung == 0 and result.error is None:
+            # The refit trains the winner from scratch on all the data, for
+            # max_epochs: estimated from the first rung's time per epoch.
+            self.epoch_times.append(result.fit_time / max(result.n_epochs, 1))
+            self.monitor.estimate_refit(np.mean(self.epoch_times) * self.refit_scale)
+        self.monitor.report(
+            len(self.scheduler.params),
+            _best_score(self.scheduler),
+            f", {len(self.results)} fits",
+        )
+
+
 class _Decisions:
     """Turn the scheduler's decisions into fold tasks, and results into news.
 
@@ -1252,9 +1383,12 @@ class _Decisions:
         self.queue = []
 
     def next_task(self, may_decide):
-        """Return the next fold task to run, or None to wait for results."""
+        """Return the next fold task to run, or None to wait for results.
+
+        ``may_decide()`` is asked before a new decision, and only then.
+        """
         if not self.queue:
-            if not may_decide:
+            if not may_decide():
                 return None
             decision = self._decide()
             if decision is None:
@@ -1330,10 +1464,6 @@ def _carried_over(results, task):
     return FoldResult(
         **{**previous.__dict__, "task": task, "fit_time": 0.0, "score_time": 0.0}
     )
-
-
-def _order(task):
-    return (task.candidate, task.rung, task.fold)
 
 
 def _best_score(scheduler):

@@ -1,9 +1,9 @@
 """Budget, progress, interruptions and why a search stopped, for every strategy.
 
-Every strategy runs its fold fits on the package's engine, which asks a
-:class:`SearchMonitor` before starting each candidate and tells it each
-candidate that finished: the time budget (refit included), the progress
-line and the stop reason live here. :func:`catching_interrupts` turns
+Every strategy runs its fold fits through the engine's task loop, which
+asks a :class:`SearchMonitor` before starting new work; the searches tell
+it what finished: the time budget (refit included), the progress line and
+the stop reason live here. :func:`catching_interrupts` turns
 Ctrl-C into :class:`Interrupted` for the length of a ``fit``.
 """
 
@@ -61,7 +61,12 @@ def catching_interrupts():
 
 
 class SearchMonitor:
-    """Watch a search candidate by candidate: budget, progress, why it stopped.
+    """Watch a search as its work finishes: the budget, progress, why it stopped.
+
+    The one budget rule of every strategy: the engine's task loop asks
+    :meth:`may_start` before each new piece of work (a candidate; under
+    asha, a candidate or a promotion), and the searches tell it what
+    finished and what the refit of the best so far should cost.
 
     Parameters
     ----------
@@ -72,13 +77,19 @@ class SearchMonitor:
         Candidates the search would evaluate without a budget.
     progress : bool
         Whether to show a progress line on standard error.
+    start : float, default=None
+        The ``time.perf_counter()`` the budget counts from, by default now:
+        a tuner gives the start of its ``fit``, validation included.
+    unit : str, default="evaluated"
+        What the progress line counts.
     """
 
-    def __init__(self, *, max_time, n_planned, progress):
+    def __init__(self, *, max_time, n_planned, progress, start=None, unit="evaluated"):
         self.max_time = max_time
         self.n_planned = n_planned
-        self.progress = ProgressLine(n_planned) if progress else None
-        self.start = time.perf_counter()
+        self.progress = ProgressLine(n_planned, unit=unit) if progress else None
+        self.start = time.perf_counter() if start is None else start
+        self.n_started = 0
         self.n_evaluated = 0
         self.best_score = float("nan")
         self.refit_estimate = 0.0
@@ -86,16 +97,16 @@ class SearchMonitor:
 
     @property
     def elapsed(self):
-        """Seconds since the monitor was created."""
+        """Seconds since the budget's start."""
         return time.perf_counter() - self.start
 
     @property
     def stopped(self):
-        """Whether the search must start no new candidate."""
+        """Whether the search must start no new work."""
         return self.stop_reason != "completed"
 
     def stop(self, reason):
-        """Start no new candidate from now on, for ``reason``."""
+        """Start no new work from now on, for ``reason``."""
         if not self.stopped:
             self.stop_reason = reason
 
@@ -105,20 +116,29 @@ class SearchMonitor:
         if self.progress is not None:
             self.progress.n_planned = n_planned
 
-    def may_start_candidate(self, n_started):
-        """Tell whether a new candidate may start.
+    def may_start(self):
+        """Tell whether new work may start.
 
         The first always does: a search with no result has nothing to give.
-        Later ones start while the time spent plus the estimated refit of
-        the best candidate so far is within the budget.
+        Later work starts while the time spent plus the estimated refit of
+        the best candidate so far is within the budget, and nothing (Ctrl-C)
+        stopped the search.
         """
-        if (
-            n_started
-            and self.max_time is not None
-            and self.elapsed + self.refit_estimate >= self.max_time
+        if not self.n_started:
+            return True
+        if self.max_time is not None and self.elapsed + self.refit_estimate >= (
+            self.max_time
         ):
             self.stop("max_time")
-        return not self.stopped or not n_started
+        return not self.stopped
+
+    def started(self):
+        """Take note that new work started."""
+        self.n_started += 1
+
+    def estimate_refit(self, seconds):
+        """Take how long the refit of the best candidate so far should take."""
+        self.refit_estimate = float(seconds)
 
     def candidate_finished(self, mean_score, refit_estimate):
         """Take note of a candidate whose folds have all finished.
@@ -129,9 +149,13 @@ class SearchMonitor:
         self.n_evaluated += 1
         if np.isfinite(mean_score) and not mean_score <= self.best_score:
             self.best_score = float(mean_score)
-            self.refit_estimate = float(refit_estimate)
+            self.estimate_refit(refit_estimate)
+        self.report(self.n_evaluated, self.best_score)
+
+    def report(self, n_done, best_score, detail=""):
+        """Update the progress line, if there is one."""
         if self.progress is not None:
-            self.progress.update(self.n_evaluated, self.best_score, self.elapsed)
+            self.progress.update(n_done, best_score, self.elapsed, detail)
 
     def close(self):
         """End the progress line."""

@@ -1,22 +1,252 @@
-"""What every search on the engine shares: :func:`run_search` and its mixin.
+"""What every search on the engine shares: :func:`fit_search` and its mixin.
 
 Grid, random and Bayesian search and successive halving are scikit-learn's
 and scikit-optimize's classes: their ``_run_search`` decides the candidates
 and their ``cv_results_`` mean what they mean there. The subclasses
 (``_search`` and ``_skopt``) change one thing, who runs the fold fits:
-:func:`run_search` fits them through the package's engine
-(``_compat.fit_search`` and ``_engine.CandidateRunner``), which keeps every
+:func:`fit_search`, scikit-learn's ``BaseSearchCV.fit`` with the fold fits
+on the engine's task loop (``_engine.CandidateRunner``), which keeps every
 candidate as it finishes, has no barrier between candidates, budgets the
 time (the refit included) and keeps what finished on Ctrl-C. Both import
 this module, and it imports neither.
 """
 
+import time
+from collections import defaultdict
+from types import SimpleNamespace
+
 import numpy as np
+import sklearn
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.utils import indexable
 
 from ._choice import candidate_origins, choose_index, preferred_rows
-from ._compat import BaseSearchCV, _fit_context, fit_search
+from ._compat import (
+    SEARCH_FIT_TESTED_SKLEARN,
+    SEARCH_INTERNALS,
+    BaseSearchCV,
+    BaseSuccessiveHalving,
+    _fit_context,
+    check_method_params,
+    insert_error_scores,
+    named_scorers,
+    num_samples,
+    search_callback_context,
+    warn_or_raise_about_fit_failures,
+)
 from ._engine import CandidateRunner
-from ._monitor import Interrupted, SearchMonitor
+from ._monitor import Interrupted, SearchMonitor, SearchStopped
+
+
+def fit_search(search, X, y, params, run_candidates, on_checked=None):
+    """Fit ``search``, a scikit-learn search object, with the engine's fold fits.
+
+    This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
+    routing, the splitter's checks, ``_run_search``, the choice of the best
+    candidate, the refit), in three parts: :func:`_prepare`, the search,
+    :func:`_finish`. One thing differs, who runs the fold fits:
+    scikit-learn hands each call of ``evaluate_candidates`` to one
+    ``joblib.Parallel`` call, which returns all of its fits or none.
+    ``run_candidates`` returns the candidates that finished, as they
+    finish, and may stop the search: what finished is kept and the best of
+    it refitted. The parts of ``search`` it calls are checked against the
+    installed scikit-learn (``_compat.SEARCH_INTERNALS``).
+
+    Parameters
+    ----------
+    search : BaseSearchCV
+        The unfitted search; its ``_run_search`` decides the candidates.
+    X, y : array-like
+        The data.
+    params : dict
+        The ``fit`` parameters, routed as ``BaseSearchCV.fit`` routes them.
+    run_candidates : callable
+        ``run_candidates(estimator, X, y, candidate_params, splits, options,
+        score_name)`` returns ``({candidate index: [_fit_and_score dict per
+        split]}, lost)`` for the candidates whose folds all finished;
+        ``options`` are the keyword arguments of ``_fit_and_score``, and
+        ``lost`` a :class:`~sk_mlp_tune.WorkerLostError` if a worker died.
+    on_checked : callable, default=None
+        Called with ``search`` once its inputs are checked, before any fit:
+        successive halving knows its rungs' resources then.
+
+    Returns
+    -------
+    stop : SearchStopped, Interrupted or None
+        Why the search stopped early, if it did. With nothing finished, the
+        search is left unfitted.
+    """
+    if SEARCH_INTERNALS is None:
+        raise RuntimeError(
+            f"sk_mlp_tune's searches run scikit-learn's BaseSearchCV.fit step for "
+            f"step, as it is in scikit-learn {SEARCH_FIT_TESTED_SKLEARN}; the "
+            f"installed scikit-learn {sklearn.__version__} has changed it. Install "
+            f"a scikit-learn in that range, or search='asha', which does not use it."
+        )
+    job = _prepare(search, X, y, params)
+    if on_checked is not None:
+        on_checked(search)
+    found = _Found(search)
+
+    def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
+        # ``context`` is scikit-learn >= 1.9's callback context: the tuner
+        # takes no callbacks.
+        candidate_params = list(candidate_params)
+        splits = list((cv or job.cv).split(job.X, job.y, **job.split_params))
+        if len(splits) != search.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {search.n_splits_} splits, got {len(splits)}"
+            )
+        finished, lost = run_candidates(
+            job.base_estimator, job.X, job.y, candidate_params, splits,
+            job.options, job.score_name,
+        )  # fmt: skip
+        n_kept = found.keep(candidate_params, finished, more_results)
+        if lost is not None:
+            lost.finished_results_ = found.results or None
+            raise lost
+        if n_kept < len(candidate_params):
+            raise SearchStopped
+        return found.results
+
+    stop = None
+    try:
+        search._run_search(evaluate_candidates, **search_callback_context(search))
+    except SearchStopped as stopped:
+        stop = stopped
+    except Interrupted as interrupted:
+        # Ctrl-C between two calls of evaluate_candidates; a second aborts.
+        if interrupted.presses > 1:
+            raise
+        stop = interrupted
+    if not found.out:
+        if stop is None:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there "
+                "no candidates?"
+            )
+        return stop
+    _finish(search, job, found)
+    return stop
+
+
+def _prepare(search, X, y, params):
+    """Check the inputs and set up the fold fits, as ``BaseSearchCV.fit`` starts."""
+    if isinstance(search, BaseSuccessiveHalving):
+        search._n_samples_orig = num_samples(X)
+    scorers, refit_metric = search._get_scorers()
+    X, y = indexable(X, y)
+    params = check_method_params(X, params=params)
+    routed_params = search._get_routed_params_for_fit(params)
+    search._checked_cv_orig = check_cv(
+        search.cv, y, classifier=is_classifier(search.estimator)
+    )
+    split_params = routed_params.splitter.split
+    search._check_input_parameters(X=X, y=y, split_params=split_params)
+    search.n_splits_ = search._checked_cv_orig.get_n_splits(X, y, **split_params)
+    return SimpleNamespace(
+        X=X,
+        y=y,
+        cv=search._checked_cv_orig,
+        split_params=split_params,
+        fit_params=routed_params.estimator.fit,
+        scorers=scorers,
+        refit_metric=refit_metric,
+        score_name=refit_metric if isinstance(refit_metric, str) else None,
+        base_estimator=clone(search.estimator),
+        options={
+            "scorer": scorers,
+            "fit_params": routed_params.estimator.fit,
+            "score_params": routed_params.scorer.score,
+            "return_train_score": search.return_train_score,
+            "return_n_test_samples": True,
+            "error_score": search.error_score,
+            "verbose": search.verbose,
+        },
+    )
+
+
+class _Found:
+    """The candidates that finished, in the layout of ``cv_results_``."""
+
+    def __init__(self, search):
+        self.search = search
+        self.candidate_params = []
+        self.out = []
+        self.more_results = defaultdict(list)
+        self.results = {}
+
+    def keep(self, candidate_params, finished, more_results):
+        """Add the ``finished`` candidates of a batch; return how many."""
+        search = self.search
+        kept = sorted(finished)
+        out = [fold for index in kept for fold in finished[index]]
+        if callable(search.scoring):
+            insert_error_scores(out, search.error_score)
+        self.candidate_params.extend(candidate_params[i] for i in kept)
+        self.out.extend(out)
+        for key, values in (more_results or {}).items():
+            self.more_results[key].extend(values[i] for i in kept)
+        if self.out:
+            self.results = search._format_results(
+                self.candidate_params, search.n_splits_, self.out, self.more_results
+            )
+        return len(kept)
+
+
+def _finish(search, job, found):
+    """Choose the best candidate and refit it, as ``BaseSearchCV.fit`` ends."""
+    results, refit_metric = found.results, job.refit_metric
+    # One warning, or one error if every fit failed, for the whole search.
+    warn_or_raise_about_fit_failures(found.out, search.error_score)
+    first_test_score = found.out[0]["test_scores"]
+    search.multimetric_ = isinstance(first_test_score, dict)
+    if callable(search.scoring) and search.multimetric_:
+        search._check_refit_for_multimetric(first_test_score)
+        refit_metric = search.refit
+    if search.refit or not search.multimetric_:
+        search.best_index_ = search._select_best_index(
+            search.refit, refit_metric, results
+        )
+        if not callable(search.refit):
+            search.best_score_ = results[f"mean_test_{refit_metric}"][
+                search.best_index_
+            ]
+        search.best_params_ = results["params"][search.best_index_]
+    if search.refit:
+        search.best_estimator_, search.refit_time_ = refit(
+            job.base_estimator, search.best_params_, job.X, job.y, job.fit_params
+        )
+        if hasattr(search.best_estimator_, "feature_names_in_"):
+            search.feature_names_in_ = search.best_estimator_.feature_names_in_
+    search.scorer_ = named_scorers(job.scorers)
+    search.cv_results_ = results
+    if isinstance(search, BaseSuccessiveHalving):
+        # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
+        search.best_score_ = results["mean_test_score"][search.best_index_]
+
+
+def refit(template, params, X, y, fit_params):
+    """Fit a clone of ``template`` with ``params`` on all the data.
+
+    The refit of every strategy.
+
+    Returns
+    -------
+    estimator : estimator
+        The fitted clone.
+    refit_time : float
+        Seconds the fit took.
+    """
+    estimator = clone(template).set_params(**clone(params, safe=False))
+    start = time.time()
+    if y is not None:
+        estimator.fit(X, y, **fit_params)
+    else:
+        estimator.fit(X, **fit_params)
+    return estimator, time.time() - start
 
 
 def run_search(search, X, y, params):

@@ -20,6 +20,7 @@ import numpy as np
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Integer, Real
 
+from ._compat import skopt_optimizer_results
 from ._monitor import SearchStopped
 from ._searchbase import _EngineSearchMixin
 from ._space import Range
@@ -81,10 +82,10 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
             if not hasattr(self, "optimizers_"):
                 raise  # stopped among the starting candidates
             # The optimizers of the sub-spaces cut short still have results.
-            finished = len(self._optim_results)
-            self._optim_results.extend(
+            results = skopt_optimizer_results(self)
+            results.extend(
                 optimizer.get_result()
-                for optimizer in self.optimizers_[finished:]
+                for optimizer in self.optimizers_[len(results) :]
                 if optimizer.Xi
             )
             raise
@@ -93,11 +94,7 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
         # The budget is checked before the optimizer's ask too, which takes
         # seconds with many results: no step starts once it is spent.
         monitor = self.monitor
-        if (
-            monitor is not None
-            and monitor.n_evaluated
-            and not monitor.may_start_candidate(monitor.n_evaluated)
-        ):
+        if monitor is not None and monitor.n_evaluated and not monitor.may_start():
             raise SearchStopped
         return super()._step(*args, **kwargs)
 

@@ -43,6 +43,7 @@ from ._compat import (
     VisualBlock,
     _fit_context,
     _routing_enabled,
+    named_scorers,
     scorer_accepts_sample_weight,
     search_scorers,
 )
@@ -61,6 +62,7 @@ from ._search import (
     n_planned_candidates,
     stopped_at_max_iter,
 )
+from ._searchbase import refit
 from ._space import (
     check_portfolio,
     check_values_accepted,
@@ -521,12 +523,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             search_time = time.perf_counter() - start
             raise _NothingToContinue(search_time)
 
+        # The budget is the whole fit's, validation included.
         monitor = SearchMonitor(
             max_time=self.max_time,
             n_planned=n_planned_candidates(search),
             progress=self.verbose > 0,
+            start=start,
         )
-        monitor.start = start  # the budget is the whole fit's
         search.monitor = monitor
         with warnings.catch_warnings(record=True) as caught:
             _silence_refit_warnings()
@@ -623,13 +626,6 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             error_score=self.error_score,
             return_train_score=self.return_train_score,
             n_jobs=self.n_jobs,
-            # The budget is the whole fit's: validation has taken some of it.
-            max_time=(
-                None
-                if self.max_time is None
-                else self.max_time - (time.perf_counter() - start)
-            ),
-            verbose=self.verbose,
             seeded=self.random_state is not None,
             n_points=self.n_points,
             checkpoint=self.checkpoint,
@@ -648,23 +644,33 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 self.return_train_score,
             ),
         )
+        # The budget is the whole fit's, validation included. Asynchronous
+        # promotion decides the number of fits as it goes: the bar counts
+        # the candidates started, the line the fits finished too.
+        monitor = SearchMonitor(
+            max_time=self.max_time,
+            n_planned=self.n_iter,
+            progress=self.verbose > 0,
+            start=start,
+            unit="candidates",
+        )
         search = AsynchronousHalving(settings).run(
-            X, y, folds, fit_params, score_params
+            X, y, folds, fit_params, score_params, monitor
         )
         _raise_if_every_fit_failed(search, self.error_score)
         if self.refit:
-            best = clone(template).set_params(
-                **search.best_params_, **{resource: search.best_epochs_}
-            )
-            refit_start = time.perf_counter()
             with warnings.catch_warnings():
                 _silence_refit_warnings()
-                best.fit(X, y, **fit_params)
-            search.best_estimator_ = best
-            search.refit_time_ = time.perf_counter() - refit_start
+                search.best_estimator_, search.refit_time_ = refit(
+                    template,
+                    {**search.best_params_, resource: search.best_epochs_},
+                    X,
+                    y,
+                    fit_params,
+                )
         self.search_ = search
         # As GridSearchCV's: a dict of scorers for several metrics.
-        self.scorer_ = getattr(scorer, "_scorers", scorer)
+        self.scorer_ = named_scorers(scorer)
         self._collect_results(search, None)
         self._features_seen_by_best_estimator()
         n_stopped = search.n_fits_at_max_iter_
@@ -772,12 +778,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         else:
             fit_params = {k: v for k, v in fit_params.items() if k != "groups"}
-        best = clone(search.estimator).set_params(**self.best_params_)
-        start = time.perf_counter()
         with warnings.catch_warnings():
             _silence_refit_warnings()
-            best.fit(X, y, **fit_params)
-        return _Refitted(best, time.perf_counter() - start)
+            return _Refitted(
+                *refit(search.estimator, self.best_params_, X, y, fit_params)
+            )
 
     def _refitted_estimator(self, what):
         """Return ``best_estimator_``, or say why ``what`` cannot be had."""

@@ -12,7 +12,7 @@ trust their files).
 
 import functools
 
-from ._compat import import_optional
+from ._compat import import_optional, score_function
 from ._files import replaced_atomically
 
 # What a saved tuner or the CLI's pipeline holds beyond what skops trusts by
@@ -52,9 +52,7 @@ def _named_scorer_functions():
     """
     from sklearn.metrics import get_scorer, get_scorer_names
 
-    functions = (
-        getattr(get_scorer(name), "_score_func", None) for name in get_scorer_names()
-    )
+    functions = (score_function(get_scorer(name)) for name in get_scorer_names())
     return frozenset(
         f"{function.__module__}.{function.__name__}"
         for function in functions

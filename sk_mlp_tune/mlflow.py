@@ -25,7 +25,7 @@ import warnings
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import import_optional
+from ._compat import import_optional, mlflow_training_session_active
 from ._tuned import _BaseTunedMLP, candidates_best_first
 from .io import trusted_types
 
@@ -219,9 +219,7 @@ def autologging(tuner, X, y):
 def _autologged_fit(tuner, X, y):
     # An outer estimator's autologged fit (a pipeline's) owns the active run
     # and logs its own parameters; the tuner's go to a child run beside it.
-    inside_another_fit = getattr(
-        autologging_utils, "_has_active_training_session", lambda: False
-    )()
+    inside_another_fit = mlflow_training_session_active(autologging_utils)
     with autologging_utils.disable_autologging():
         yield
     try:

@@ -93,16 +93,19 @@ def test_max_time_bounds_the_whole_fit(digits, search):
 
 def test_budget_keeps_time_for_the_refit():
     """Check that no candidate starts once time spent plus refit reach the budget."""
-    monitor = SearchMonitor(max_time=10, n_planned=6, progress=False)
-    monitor.start -= 6  # six seconds spent
-    assert monitor.may_start_candidate(n_started=1)
+    six_seconds_ago = time.perf_counter() - 6
+    monitor = SearchMonitor(
+        max_time=10, n_planned=6, progress=False, start=six_seconds_ago
+    )
+    monitor.started()
+    assert monitor.may_start()
     # A weaker candidate is not the one refitted: its refit time is not counted.
     monitor.candidate_finished(0.9, refit_estimate=3.0)
     monitor.candidate_finished(0.5, refit_estimate=50.0)
-    assert monitor.may_start_candidate(n_started=2)
+    assert monitor.may_start()
     # The best so far would take 5 s to refit: 6 + 5 > 10.
     monitor.candidate_finished(0.95, refit_estimate=5.0)
-    assert not monitor.may_start_candidate(n_started=3)
+    assert not monitor.may_start()
     assert monitor.stop_reason == "max_time"
 
 
@@ -227,9 +230,19 @@ def test_monitor_always_starts_the_first_candidate():
     """Check that an already spent budget still lets one candidate run."""
     monitor = SearchMonitor(max_time=1e-9, n_planned=6, progress=False)
     time.sleep(0.01)
-    assert monitor.may_start_candidate(n_started=0)
-    assert not monitor.may_start_candidate(n_started=1)
+    assert monitor.may_start()
+    monitor.started()
+    assert not monitor.may_start()
     assert monitor.stop_reason == "max_time"
+
+
+def test_monitor_starts_nothing_after_ctrl_c_but_the_first():
+    """Check that a stopped search starts no more work, but always a first piece."""
+    monitor = SearchMonitor(max_time=None, n_planned=6, progress=False)
+    monitor.stop("interrupted")
+    assert monitor.may_start()
+    monitor.started()
+    assert not monitor.may_start()
 
 
 @pytest.mark.parametrize(
