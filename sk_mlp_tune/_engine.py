@@ -601,6 +601,7 @@ class _CandidateFolds:
             ]
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
+        self.monitor.report(self.monitor.n_evaluated, self.monitor.best_score)
 
 
 def _dispatched_ahead(pre_dispatch, n_workers):
@@ -645,6 +646,32 @@ def final_step(estimator):
     while hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
     return estimator
+
+
+def epochs_name(estimator):
+    """Return ``max_iter`` as a parameter name of ``estimator``: ``mlp__max_iter``."""
+    prefix = ""
+    while hasattr(estimator, "steps"):
+        step, estimator = estimator.steps[-1]
+        prefix += f"{step}__"
+    return prefix + "max_iter"
+
+
+def epochs_parameter(estimator):
+    """Return the name of the parameter that sets the epochs of ``estimator``.
+
+    ``max_iter`` for an MLP, ``<step>__max_iter`` for a pipeline ending in
+    one: successive halving over epochs grows it from rung to rung.
+    """
+    final = final_step(estimator)
+    if "max_iter" not in final.get_params() or "warm_start" not in final.get_params():
+        raise ValueError(
+            f"search='asha' trains each candidate for more epochs at each rung, "
+            f"through the max_iter and warm_start parameters of the final "
+            f"estimator, which {type(final).__name__} does not have. Use an MLP "
+            "(or a pipeline ending in one), or another search."
+        )
+    return epochs_name(estimator)
 
 
 def _epochs_trained(model):
@@ -1266,14 +1293,12 @@ class AsynchronousHalving:
                 if r.error is None
             )
         )
-        self.n_fits_at_max_iter_ = int(
-            sum(
-                r.reached_max_iter
-                for r in results.values()
-                if r.task.rung == len(self.rungs_) - 1
-            )
-        )
-        self.fold_errors_ = [r.error for r in results.values() if r.error]
+        # Per fold fit: the epochs it ran out of before converging, or None;
+        # and its error, or None.
+        self.max_iter_reached_ = [
+            r.task.epochs if r.reached_max_iter else None for r in results.values()
+        ]
+        self.fold_fit_errors_ = [r.error for r in results.values()]
 
     def _epochs_before(self, result, results):
         if result.task.rung == 0:
@@ -1301,6 +1326,7 @@ class _AshaTasks:
         self.context = context
         self.template, self.X, self.y = model_data
         self.folds = folds
+        self.n_folds = range(len(folds))
         self.refit_scale = refit_scale
         self.results = {}  # (candidate, fold, rung) -> FoldResult
         self.models = {}  # (candidate, fold) -> latest fitted model
@@ -1344,6 +1370,12 @@ class _AshaTasks:
             self.models[task.candidate, task.fold] = result.model
             result.model = None
         self.decisions.finished(result)
+        first_rung = [self.results.get((task.candidate, f, 0)) for f in self.n_folds]
+        if task.rung == 0 and all(first_rung):
+            # Candidates finished are counted at the first rung, as started.
+            self.monitor.candidate_finished(
+                float(np.mean([r.test_score for r in first_rung]))
+            )
         if task.rung == 0 and result.error is None:
             # The refit trains the winner from scratch on all the data, for
             # max_epochs: estimated from the first rung's time per epoch.

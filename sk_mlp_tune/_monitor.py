@@ -140,17 +140,19 @@ class SearchMonitor:
         """Take how long the refit of the best candidate so far should take."""
         self.refit_estimate = float(seconds)
 
-    def candidate_finished(self, mean_score, refit_estimate):
+    def candidate_finished(self, mean_score, refit_estimate=None):
         """Take note of a candidate whose folds have all finished.
 
         ``refit_estimate`` is how long refitting it on all the data should
-        take: its fold fit times, scaled up to the whole training set.
+        take, if it is the best so far: its fold fit times, scaled up to the
+        whole training set. None leaves the estimate as it is (asha makes
+        its own, from the time per epoch).
         """
         self.n_evaluated += 1
         if np.isfinite(mean_score) and not mean_score <= self.best_score:
             self.best_score = float(mean_score)
-            self.estimate_refit(refit_estimate)
-        self.report(self.n_evaluated, self.best_score)
+            if refit_estimate is not None:
+                self.estimate_refit(refit_estimate)
 
     def report(self, n_done, best_score, detail=""):
         """Update the progress line, if there is one."""

@@ -19,6 +19,7 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
+from ._asha import AsynchronousHalvingSearchCV
 from ._choice import (
     ESTIMATOR_ORIGIN,
     SEARCH_ORIGIN,
@@ -235,6 +236,10 @@ def build_search(
     random_state,
     starting=(),
     selection="best",
+    evaluated=(),
+    prior_results=(),
+    seeded=False,
+    checkpoint=None,
     **search_params,
 ):
     """Return an unfitted search object for ``search`` over ``subspaces``.
@@ -251,8 +256,9 @@ def build_search(
         Number of candidates for random, Bayesian and halving search.
     n_grid_points : int
         Values per range for grid search.
-    n_points : int
-        Candidates proposed per Bayesian step.
+    n_points : int or None
+        Candidates proposed per Bayesian step; for asha, the decisions a
+        seeded search takes ahead of earlier results (None: the default).
     resource : str
         What successive halving grows from rung to rung: ``"n_samples"``, or
         the name of the epochs parameter (``"max_iter"``, or
@@ -265,6 +271,14 @@ def build_search(
         own settings alone, as the first point of its grid.
     selection : {"one_se", "best"}, default="best"
         How the best candidate is chosen (``_choice.choose_index``).
+    evaluated : list of dict, default=()
+        Candidates an earlier round evaluated: a continued grid leaves them out.
+    prior_results : list, default=()
+        The optimizers' results of an earlier round, for Bayesian search to
+        continue from.
+    seeded, checkpoint
+        For asha: whether its results must not depend on the workers'
+        timing, and the journal to resume from.
     **search_params
         Passed on unchanged: ``scoring``, ``cv``, ``refit``, ``n_jobs``,
         ``pre_dispatch``, ``verbose``, ``error_score``, ``return_train_score``.
@@ -273,7 +287,8 @@ def build_search(
     -------
     search : search object
         A subclass of GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV
-        or BayesSearchCV whose ``monitor`` attribute may be set.
+        or BayesSearchCV, or the engine's AsynchronousHalvingSearchCV, whose
+        ``monitor`` attribute may be set.
     """
     starting = list(starting)[:n_iter]
     if search == "bayes":
@@ -287,7 +302,15 @@ def build_search(
             for candidate, origin in starting
             if origin == ESTIMATOR_ORIGIN and candidate not in ParameterGrid(grid)
         ]
-        found = MonitoredGridSearchCV(estimator, own + grid, **search_params)
+        grid = own + grid
+        if evaluated:
+            # A continued grid: what the earlier rounds did not evaluate, if any.
+            grid = [
+                {name: [value] for name, value in candidate.items()}
+                for candidate in ParameterGrid(grid)
+                if candidate not in evaluated
+            ]
+        found = MonitoredGridSearchCV(estimator, grid, **search_params)
     elif search == "random":
         found = MonitoredRandomizedSearchCV(
             estimator,
@@ -313,6 +336,18 @@ def build_search(
             **halving_params,
             **search_params,
         )
+    elif search == "asha":
+        search_params.pop("pre_dispatch")  # it dispatches one task per worker
+        found = AsynchronousHalvingSearchCV(
+            estimator,
+            subspaces,
+            n_iter=n_iter,
+            random_state=random_state,
+            seeded=seeded,
+            n_points=n_points,
+            checkpoint=checkpoint,
+            **search_params,
+        )
     else:
         from ._skopt import BayesSearchCV, to_search_spaces
 
@@ -324,6 +359,7 @@ def build_search(
             random_state=random_state,
             **search_params,
         )
+        found.prior_results = prior_results
     found.starting_candidates = starting
     found.selection = selection
     return found

@@ -44,7 +44,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
 
     This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
     routing, the splitter's checks, ``_run_search``, the choice of the best
-    candidate, the refit), in three parts: :func:`_prepare`, the search,
+    candidate, the refit), in three parts: :func:`prepare`, the search,
     :func:`_finish`. One thing differs, who runs the fold fits:
     scikit-learn hands each call of ``evaluate_candidates`` to one
     ``joblib.Parallel`` call, which returns all of its fits or none.
@@ -84,7 +84,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
             f"installed scikit-learn {sklearn.__version__} has changed it. Install "
             f"a scikit-learn in that range, or search='asha', which does not use it."
         )
-    job = _prepare(search, X, y, params)
+    job = prepare(search, X, y, params)
     if on_checked is not None:
         on_checked(search)
     found = _Found(search)
@@ -132,8 +132,13 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
     return stop
 
 
-def _prepare(search, X, y, params):
-    """Check the inputs and set up the fold fits, as ``BaseSearchCV.fit`` starts."""
+def prepare(search, X, y, params):
+    """Check the inputs and set up the fold fits, as ``BaseSearchCV.fit`` starts.
+
+    The first part of every strategy's ``fit``, asha's included: the
+    scorers, the routing of ``params`` and the splitter's checks. Returns
+    what the fold fits need, with the data made indexable.
+    """
     if isinstance(search, BaseSuccessiveHalving):
         search._n_samples_orig = num_samples(X)
     scorers, refit_metric = search._get_scorers()
@@ -152,6 +157,7 @@ def _prepare(search, X, y, params):
         cv=search._checked_cv_orig,
         split_params=split_params,
         fit_params=routed_params.estimator.fit,
+        score_params=routed_params.scorer.score,
         scorers=scorers,
         refit_metric=refit_metric,
         score_name=refit_metric if isinstance(refit_metric, str) else None,

@@ -4,7 +4,6 @@ import contextlib
 import inspect
 import numbers
 import os
-import pickle
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ from sklearn.base import (
     clone,
     is_classifier,
 )
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metadata_routing import (
@@ -43,11 +42,9 @@ from ._compat import (
     VisualBlock,
     _fit_context,
     _routing_enabled,
-    named_scorers,
-    scorer_accepts_sample_weight,
     search_scorers,
 )
-from ._engine import AsynchronousHalving, EngineSettings, final_step
+from ._engine import epochs_name, epochs_parameter, final_step
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
     DropoutMLPClassifier,
@@ -59,7 +56,6 @@ from ._search import (
     build_search,
     default_n_points,
     merge_results,
-    n_planned_candidates,
     stopped_at_max_iter,
 )
 from ._searchbase import refit
@@ -70,6 +66,7 @@ from ._space import (
     resolve_space,
     starting_candidates,
 )
+from ._warn import warn_user
 
 # What fit copies from the fitted search object; the names mean what they
 # mean on GridSearchCV.
@@ -161,24 +158,6 @@ class _WarmState:
     def same_data(self, X, y):
         """Tell whether ``X, y`` are the data of the previous fit."""
         return joblib.hash((X, y)) == self.fingerprint
-
-    @property
-    def exhausted(self):
-        """Whether a continued grid search has no candidate left."""
-        return self.search == "grid" and not self._remaining
-
-    def continue_with(self, search):
-        """Set ``search`` up to evaluate what the previous rounds did not."""
-        if self.search == "grid":
-            grid = ParameterGrid(search.param_grid)
-            self._remaining = [c for c in grid if c not in self.evaluated]
-            if self._remaining:
-                search.param_grid = [
-                    {name: [value] for name, value in c.items()}
-                    for c in self._remaining
-                ]
-        elif self.search == "bayes":
-            search.prior_results = self.prior_results
 
 
 class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
@@ -294,10 +273,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                 round_rng = np.random.RandomState([search_seed, previous.rounds])
                 search_seed = int(round_rng.randint(_SEED_BOUND))
 
-        n_points = self.n_points or default_n_points(
-            effective_n_jobs(self.n_jobs), n_splits
-        )
-        search = build_search(
+        n_points = self.n_points
+        if self.search == "bayes" and n_points is None:
+            n_points = default_n_points(effective_n_jobs(self.n_jobs), n_splits)
+        return build_search(
             self.search,
             template,
             subspaces,
@@ -306,7 +285,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             n_points=n_points,
             # The epochs of a pipeline are its final step's: "mlp__max_iter".
             resource=(
-                _epochs_name(template) if self.resource == "max_iter" else "n_samples"
+                epochs_name(template) if self.resource == "max_iter" else "n_samples"
             ),
             random_state=search_seed,
             starting=starting,
@@ -319,10 +298,11 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             verbose=max(self.verbose - 1, 0),
             error_score=self.error_score,
             return_train_score=self.return_train_score,
+            evaluated=previous.evaluated if previous is not None else (),
+            prior_results=previous.prior_results if previous is not None else (),
+            seeded=self.random_state is not None,
+            checkpoint=self.checkpoint,
         )
-        if previous is not None:
-            previous.continue_with(search)
-        return search
 
     def _starting_candidates(self, template, subspaces):
         """Return the candidates every search begins with, and their origins.
@@ -466,20 +446,29 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted tuner.
         """
-        with self._previous_state_kept_on_failure(), catching_interrupts():
+        start = time.perf_counter()
+        with catching_interrupts(), self._new_state_or_previous() as keep_previous:
             try:
                 with _fit_hooks(self, X, y):
-                    return self._fit(X, y, **fit_params)
+                    search, X, y, previous = self._prepare(X, y, fit_params)
+                    if search is None:  # a warm start with nothing left to do
+                        keep_previous()
+                        self.search_time_ = time.perf_counter() - start
+                        return self
+                    monitor = self._run(search, X, y, fit_params, start)
+                    self._finish(search, monitor, previous, (X, y, fit_params))
+                    self.search_time_ = time.perf_counter() - start
             except Interrupted:
                 # Ctrl-C before any candidate finished, or during the refit.
                 raise KeyboardInterrupt from None
-        return self  # nothing left to continue: the previous state stands
+        return self
 
     @contextlib.contextmanager
-    def _previous_state_kept_on_failure(self):
-        """Leave the previous fitted state whole, or none, if the fit raises.
+    def _new_state_or_previous(self):
+        """Start a fit clean; leave the previous state whole, or none, if it raises.
 
-        Never a mix: ``classes_`` of the new data with the old model.
+        Never a mix: ``classes_`` of the new data with the old model. Yields
+        the function that puts the previous state back.
         """
         fitted = {k: v for k, v in vars(self).items() if _is_fitted_state(k)}
         # A new fit starts clean: nothing of the last one (its best_params_
@@ -487,74 +476,110 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         for name in fitted:
             if name != "_warm_state":
                 delattr(self, name)
-        try:
-            yield
-        except BaseException as error:
+
+        def keep_previous():
             for name in [k for k in vars(self) if _is_fitted_state(k)]:
                 delattr(self, name)
             vars(self).update(fitted)
-            if not isinstance(error, _NothingToContinue):
-                raise
-            self.search_time_ = error.search_time
 
-    def _fit(self, X, y, **fit_params):
-        start = time.perf_counter()
+        try:
+            yield keep_previous
+        except BaseException:
+            keep_previous()
+            raise
+
+    def _prepare(self, X, y, fit_params):
+        """Check everything and build the search, before any fit.
+
+        Returns the search (None when a warm start has nothing left to
+        evaluate), the validated data and the previous round to continue.
+        """
         self._check_search_combination()
         X, y = self._validate_training_data(X, y)
         # Compared as validated arrays, as recorded: a DataFrame, a Series or
         # lists are the same data as the arrays made from them.
         previous = self._previous_round(X, y) if self.warm_start else None
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
-        if self.search == "asha":
-            return self._fit_asha(X, y, cv, fit_params, start)
         n_splits = cv.get_n_splits(X, y, fit_params.get("groups"))
         search = self._make_search(n_splits=n_splits, previous=previous)
         if not _routing_enabled():
             _check_sample_weight_supported(search.estimator, fit_params)
-
-        if previous is not None and previous.exhausted:
-            warnings.warn(
+        if previous is not None and search.n_planned_candidates() == 0:
+            warn_user(
                 "warm_start=True, but the previous fit already evaluated every "
                 "candidate of the grid; nothing is left to continue. Enlarge the "
                 "space or n_grid_points to search further.",
                 UserWarning,
-                stacklevel=4,
             )
-            search_time = time.perf_counter() - start
-            raise _NothingToContinue(search_time)
+            return None, X, y, previous
+        return search, X, y, previous
 
-        # The budget is the whole fit's, validation included.
+    def _run(self, search, X, y, fit_params, start):
+        """Fit ``search`` under this fit's budget; return its monitor."""
+        # The budget is the whole fit's, validation included. asha decides
+        # the number of fits as it goes: its bar counts candidates started.
         monitor = SearchMonitor(
             max_time=self.max_time,
-            n_planned=n_planned_candidates(search),
+            n_planned=search.n_planned_candidates(),
             progress=self.verbose > 0,
             start=start,
+            unit="candidates" if self.search == "asha" else "evaluated",
         )
         search.monitor = monitor
-        with warnings.catch_warnings(record=True) as caught:
-            _silence_refit_warnings()
-            search.fit(X, y, **fit_params)
-        for warning in caught:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-        # The monitor holds a stream and the clock of this fit: not fitted state.
-        search.monitor = None
+        try:
+            with warnings.catch_warnings():
+                _silence_refit_warnings()
+                search.fit(X, y, **fit_params)
+        finally:
+            # It holds a stream and the clock of this fit: not fitted state.
+            search.monitor = None
+        return monitor
+
+    def _finish(self, search, monitor, previous, refit_data):
+        """Take the search's results, count what did not converge, say how it ended."""
         self.search_ = search
         self.scorer_ = search.scorer_
-        self._collect_results(search, previous, refit_data=(X, y, fit_params))
+        self._collect_results(search, previous, refit_data)
         self._features_seen_by_best_estimator()
+        self._count_unconverged(search, previous)
+        self.stop_reason_ = search.stop_reason_
+        if self.stop_reason_ == "interrupted":
+            kept = "kept them and refitted the best" if self.refit else "kept them"
+            warn_user(
+                f"Interrupted (Ctrl-C) after {monitor.n_evaluated} of "
+                f"{monitor.n_planned} candidates had finished: {kept} (best CV "
+                f"score {getattr(self, 'best_score_', float('nan')):.4f}); "
+                "stop_reason_ is 'interrupted'. A second Ctrl-C aborts the fit.",
+                UserWarning,
+            )
+        # Only a warm-started fit pays for hashing the data.
+        X, y, _ = refit_data
+        self._warm_state = (
+            _WarmState.after(self, X, y, previous) if self.warm_start else None
+        )
 
-        top_rung = self._top_rung(search)
+    def _count_unconverged(self, search, previous):
+        """Set ``n_max_iter_reached_`` and say, once, how many fits did not converge.
+
+        Under successive halving only the last rung counts: the earlier ones
+        stop at a small ``max_iter`` on purpose.
+        """
+        results = search.cv_results_
+        top_rung = None
+        if self.search == "asha" or (
+            self.search == "halving" and self.resource == "max_iter"
+        ):
+            # Rarely the estimator's own max_iter: with 200 epochs and a
+            # factor of 3 halving's rungs train for 22, 66 and 198.
+            top_rung = int(np.max(results["n_resources"]))
         n_stopped = sum(
             reached is not None and (top_rung is None or reached >= top_rung)
             for reached in search.max_iter_reached_
         )
-        n_candidates = len(search.cv_results_["params"])
+        n_candidates = len(results["params"])
         if top_rung is not None:
-            rungs = np.asarray(search.cv_results_["n_resources"])
-            n_candidates = int(np.sum(rungs >= top_rung))
-        n_fits = n_splits * n_candidates
+            n_candidates = int(np.sum(np.asarray(results["n_resources"]) >= top_rung))
+        n_fits = search.n_splits_ * n_candidates
         if self.refit:
             n_fits += 1
             n_stopped += stopped_at_max_iter(search.best_estimator_)
@@ -563,151 +588,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         )
         if n_stopped:
             max_iter = top_rung or final_step(search.estimator).max_iter
-            self._warn_unconverged(n_stopped, n_fits, max_iter)
-        self.stop_reason_ = search.stop_reason_
-        if self.stop_reason_ == "interrupted":
-            self._warn_interrupted(monitor.n_evaluated, monitor.n_planned)
-        self.search_time_ = time.perf_counter() - start
-        # Only a warm-started fit pays for hashing the data.
-        self._warm_state = (
-            _WarmState.after(self, X, y, previous) if self.warm_start else None
-        )
-        return self
-
-    def _warn_interrupted(self, n_finished, n_planned, stacklevel=5):
-        kept = "kept them and refitted the best" if self.refit else "kept them"
-        warnings.warn(
-            f"Interrupted (Ctrl-C) after {n_finished} of {n_planned} candidates had "
-            f"finished: {kept} (best CV score "
-            f"{getattr(self, 'best_score_', float('nan')):.4f}); "
-            "stop_reason_ is 'interrupted'. A second Ctrl-C aborts the fit.",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-
-    def _fit_asha(self, X, y, cv, fit_params, start):
-        """Run ``search="asha"`` on the package's engine, then set the results."""
-        template, search_seed, subspaces = self._seeded_template_and_space()
-        if search_seed is None:
-            search_seed = int(np.random.default_rng().integers(_SEED_BOUND))
-        resource = epochs_parameter(template)
-        scorer, refit_metric = search_scorers(
-            template, self.scoring, self.refit, self.error_score
-        )
-        if _routing_enabled():
-            routed = process_routing(self, "fit", **fit_params)
-            groups = routed.splitter.split.get("groups")
-            fit_params, score_params = routed.estimator.fit, routed.scorer.score
-        else:
-            _check_sample_weight_supported(template, fit_params)
-            fit_params = dict(fit_params)
-            groups = fit_params.pop("groups", None)
-            # As GridSearchCV since scikit-learn 1.9: weights that shape the
-            # fits weight the scores too, where the scorer takes them.
-            score_params = {}
-            if fit_params.get("sample_weight") is not None and (
-                scorer_accepts_sample_weight(scorer)
-            ):
-                score_params["sample_weight"] = fit_params["sample_weight"]
-        folds = list(cv.split(X, y, groups))
-        current = template.get_params(deep=True)
-        starting = self._starting_candidates(template, subspaces)[: self.n_iter]
-        settings = EngineSettings(
-            template=template,
-            subspaces=subspaces,
-            resource=resource,
-            max_epochs=int(current[resource]),
-            n_candidates=self.n_iter,
-            starting=starting,
-            selection=self.selection,
-            random_state=search_seed,
-            scorer=scorer,
-            refit_metric=refit_metric,
-            error_score=self.error_score,
-            return_train_score=self.return_train_score,
-            n_jobs=self.n_jobs,
-            seeded=self.random_state is not None,
-            n_points=self.n_points,
-            checkpoint=self.checkpoint,
-            fingerprint_parts=(
-                X,
-                y,
-                fit_params,
-                score_params,
-                _stable(template),
-                subspaces,
-                starting,
-                self.n_iter,
-                search_seed,
-                _stable(scorer),
-                self.error_score,
-                self.return_train_score,
-            ),
-        )
-        # The budget is the whole fit's, validation included. Asynchronous
-        # promotion decides the number of fits as it goes: the bar counts
-        # the candidates started, the line the fits finished too.
-        monitor = SearchMonitor(
-            max_time=self.max_time,
-            n_planned=self.n_iter,
-            progress=self.verbose > 0,
-            start=start,
-            unit="candidates",
-        )
-        search = AsynchronousHalving(settings).run(
-            X, y, folds, fit_params, score_params, monitor
-        )
-        _raise_if_every_fit_failed(search, self.error_score)
-        if self.refit:
-            with warnings.catch_warnings():
-                _silence_refit_warnings()
-                search.best_estimator_, search.refit_time_ = refit(
-                    template,
-                    {**search.best_params_, resource: search.best_epochs_},
-                    X,
-                    y,
-                    fit_params,
-                )
-        self.search_ = search
-        # As GridSearchCV's: a dict of scorers for several metrics.
-        self.scorer_ = named_scorers(scorer)
-        self._collect_results(search, None)
-        self._features_seen_by_best_estimator()
-        n_stopped = search.n_fits_at_max_iter_
-        n_fits = search.n_candidates_[-1] * search.n_splits_
-        if self.refit:
-            n_fits += 1
-            n_stopped += stopped_at_max_iter(search.best_estimator_)
-        self.n_max_iter_reached_ = n_stopped
-        if n_stopped:
-            self._warn_unconverged(n_stopped, n_fits, search.rungs_[-1], stacklevel=6)
-        self.stop_reason_ = search.stop_reason_
-        if self.stop_reason_ == "interrupted":
-            self._warn_interrupted(search.n_candidates_[0], self.n_iter, stacklevel=6)
-        self.search_time_ = time.perf_counter() - start
-        self._warm_state = None
-        return self
-
-    def _warn_unconverged(self, n_stopped, n_fits, max_iter, stacklevel=5):
-        warnings.warn(
-            f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
-            "before converging; consider a larger max_iter, "
-            "early_stopping=True, or a larger learning_rate_init. The count "
-            "is in n_max_iter_reached_.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-
-    def _top_rung(self, search):
-        """Return the last rung's max_iter when halving grows max_iter, else None.
-
-        The earlier rungs stop at a small ``max_iter`` on purpose, and the last
-        one is rarely the estimator's own ``max_iter``: with 200 epochs and a
-        factor of 3 the rungs train for 22, 66 and 198.
-        """
-        if self.search == "halving" and self.resource == "max_iter":
-            return int(np.max(search.cv_results_["n_resources"]))
-        return None
+            warn_user(
+                f"{n_stopped} of {n_fits} MLP fits stopped at max_iter={max_iter} "
+                "before converging; consider a larger max_iter, "
+                "early_stopping=True, or a larger learning_rate_init. The count "
+                "is in n_max_iter_reached_.",
+                ConvergenceWarning,
+            )
 
     def _previous_round(self, X, y):
         """Return the state to continue from, or None to start over (and say so)."""
@@ -715,11 +602,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if state is None:
             return None
         if not state.same_data(X, y) or state.search != self.search:
-            warnings.warn(
+            warn_user(
                 "warm_start=True, but the data or the search strategy differ from "
                 "the previous fit; starting a new search.",
                 UserWarning,
-                stacklevel=5,
             )
             return None
         return state
@@ -993,10 +879,7 @@ def _fit_hooks(tuner, X, y):
         yield
 
 
-class _NothingToContinue(Exception):
-    """A warm-started fit found nothing new to evaluate: keep the last state."""
-
-    def __init__(self, search_time):
+def __init__(self, search_time):
         super().__init__(search_time)
         self.search_time = search_time
 
@@ -1017,56 +900,6 @@ def _is_fitted_state(name):
     # Fitted attributes end with "_" (scikit-learn's convention); the
     # warm-start record is fitted state too.
     return (name.endswith("_") and not name.startswith("__")) or name == "_warm_state"
-
-
-def _epochs_name(estimator):
-    """Return ``max_iter`` as a parameter name of ``estimator``: ``mlp__max_iter``."""
-    prefix = ""
-    while hasattr(estimator, "steps"):
-        step, estimator = estimator.steps[-1]
-        prefix += f"{step}__"
-    return prefix + "max_iter"
-
-
-def epochs_parameter(estimator):
-    """Return the name of the parameter that sets the epochs of ``estimator``.
-
-    ``max_iter`` for an MLP, ``<step>__max_iter`` for a pipeline ending in
-    one: successive halving over epochs grows it from rung to rung.
-    """
-    final = final_step(estimator)
-    if "max_iter" not in final.get_params() or "warm_start" not in final.get_params():
-        raise ValueError(
-            f"search='asha' trains each candidate for more epochs at each rung, "
-            f"through the max_iter and warm_start parameters of the final "
-            f"estimator, which {type(final).__name__} does not have. Use an MLP "
-            "(or a pipeline ending in one), or another search."
-        )
-    return _epochs_name(estimator)
-
-
-def _stable(obj):
-    """Return something that hashes the same for equal settings across runs."""
-    try:
-        return pickle.dumps(obj)
-    except Exception:  # a lambda scorer, say: its repr is the best we have
-        return repr(obj)
-
-
-def _raise_if_every_fit_failed(search, error_score):
-    errors = search.fold_errors_
-    if errors and np.all(np.isnan(search.cv_results_["mean_test_score"])):
-        raise ValueError(
-            f"All the {len(errors)} fold fits failed, so no candidate has a score. "
-            f"The first error was:\n{errors[0]}"
-        )
-    if errors:
-        warnings.warn(
-            f"{len(errors)} fold fits failed and scored error_score={error_score}; "
-            f"the first error was:\n{errors[0]}",
-            FitFailedWarning,
-            stacklevel=5,
-        )
 
 
 def _check_sample_weight_supported(estimator, fit_params):

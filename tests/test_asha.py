@@ -245,15 +245,16 @@ def test_asha_bad_settings_fail_before_fitting(iris, params, err_type, match):
 
 
 def test_asha_every_fold_failing_raises_with_the_cause(iris):
-    """Check that a search where every fit fails says why."""
+    """Check that a search where every fit fails says why, as GridSearchCV says it."""
     tuner = _asha(
         # Accepted by the constraints, refused by fit: every fold fails.
         estimator=MLPClassifier(max_iter=9, hidden_layer_sizes=(0,)),
         param_space={"hidden_layer_sizes": [(0,)]},
         n_iter=2,
     )
-    with pytest.raises(ValueError, match=r"All the \d+ fold fits failed"):
+    with pytest.raises(ValueError, match=r"All the \d+ fits failed") as raised:
         tuner.fit(*iris)
+    assert "hidden_layer_sizes must be > 0" in str(raised.value)
 
 
 # -- checkpoint ---------------------------------------------------------------

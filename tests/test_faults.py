@@ -6,7 +6,10 @@ time.
 """
 
 import _thread
+import contextlib
+import io
 import os
+import re
 import signal
 import threading
 import time
@@ -62,12 +65,14 @@ class InterruptingMLP(MLPClassifier):
 class DyingMLP(MLPClassifier):
     """An MLP whose process dies (SIGKILL) when it fits with ``die=True``.
 
-    With ``flag`` set, it dies only while that file exists, and removes it
-    first: a second search over the same settings then runs through.
+    With ``wait_for`` set, it dies once that file exists (an event another
+    process sets). With ``flag`` set, it dies only while that file exists,
+    and removes it first: a second search over the same settings then runs
+    through.
     """
 
     def __init__(self, hidden_layer_sizes=(5,), max_iter=20, warm_start=False, *,
-                 die=False, flag=None, random_state=0):  # fmt: skip
+                 die=False, flag=None, wait_for=None, random_state=0):  # fmt: skip
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             max_iter=max_iter,
@@ -76,11 +81,15 @@ class DyingMLP(MLPClassifier):
         )
         self.die = die
         self.flag = flag
+        self.wait_for = wait_for
 
     def fit(self, X, y, **params):
         """Die if told to, else fit."""
         if self.die and self.flag is None:
-            time.sleep(1.0)  # let the other candidates finish first
+            deadline = time.monotonic() + TIME_LIMIT / 2
+            while self.wait_for and not os.path.exists(self.wait_for):
+                assert time.monotonic() < deadline, "the event never came"
+                time.sleep(0.01)
             os.kill(os.getpid(), signal.SIGKILL)
         if self.flag is not None and self.warm_start:
             try:
@@ -294,20 +303,45 @@ def _long_search(search, **params):
     )
 
 
-def _fit_with_ctrl_c_after(tuner, X, y, seconds):
-    """Fit, pressing Ctrl-C after ``seconds``; return the time and the warnings."""
-    timer = threading.Timer(seconds, _thread.interrupt_main)
-    start = time.perf_counter()
-    timer.start()
+class _WhenEvaluated(io.StringIO):
+    """A stderr that calls ``action`` once the progress line says ``n`` evaluated.
+
+    The tuner's progress line is written in the main process once a
+    candidate's every fold is in: an event, whatever the machine's speed.
+    """
+
+    def __init__(self, n, action):
+        super().__init__()
+        self.pattern = re.compile(rf" {n}/\d+ evaluated")
+        self.action = action
+        self.when = None
+
+    def write(self, text):
+        if self.when is None and self.pattern.search(text):
+            self.when = time.perf_counter()
+            self.action()
+        return super().write(text)
+
+
+def _fit_with_ctrl_c_after_a_candidate(tuner, X, y, delay=0.3):
+    """Fit, pressing Ctrl-C ``delay`` s after the first candidate finished.
+
+    Returns the seconds from that candidate to the end of ``fit``, and the
+    warnings. The Ctrl-C lands in the training of the candidates after it.
+    """
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    progress = _WhenEvaluated(1, timer.start)
+    tuner.set_params(verbose=1)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            contextlib.redirect_stderr(progress),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
             tuner.fit(X, y)
-    except KeyboardInterrupt:
-        pytest.skip(f"no candidate finished within {seconds} s on this machine")
     finally:
         timer.cancel()
-    return time.perf_counter() - start, [str(w.message) for w in caught]
+    return time.perf_counter() - progress.when, [str(w.message) for w in caught]
 
 
 def test_ctrl_c_in_the_mlp_training_loop_stops(iris):
@@ -317,7 +351,7 @@ def test_ctrl_c_in_the_mlp_training_loop_stops(iris):
     returns a model cut short; the tuner must not score it as trained.
     """
     tuner = _long_search("grid")
-    elapsed, said = _fit_with_ctrl_c_after(tuner, *iris, seconds=3.0)
+    elapsed, said = _fit_with_ctrl_c_after_a_candidate(tuner, *iris)
     assert elapsed < TIME_LIMIT
     assert tuner.stop_reason_ == "interrupted"
     assert 0 < len(tuner.cv_results_["params"]) < 40
@@ -328,28 +362,36 @@ def test_ctrl_c_with_workers_keeps_results_and_stops_them(iris):
     """Check Ctrl-C with two worker processes: results kept, no worker left."""
     before = _child_processes()
     tuner = _long_search("random", n_jobs=2)
-    elapsed, said = _fit_with_ctrl_c_after(tuner, *iris, seconds=4.0)
+    elapsed, said = _fit_with_ctrl_c_after_a_candidate(tuner, *iris)
     # Stopped within seconds of Ctrl-C, not after the 40 candidates.
-    assert elapsed < 4.0 + 15
+    assert elapsed < 15
     assert tuner.stop_reason_ == "interrupted"
     assert len([m for m in said if m.startswith("Interrupted (Ctrl-C)")]) == 1
     assert 0 < len(tuner.cv_results_["params"]) < 40
     assert not _child_processes() - before
 
 
-def test_a_dead_worker_keeps_what_finished_and_names_the_candidate(iris):
-    """Check one clear error that names the running candidates, results kept."""
+def test_a_dead_worker_keeps_what_finished_and_names_the_candidate(iris, tmp_path):
+    """Check one clear error that names the running candidates, results kept.
+
+    The dying candidate dies once the first one is in: the main process
+    says so on its progress line, which sets the event.
+    """
     X, y = iris
+    event = tmp_path / "first-candidate-in"
     tuner = TunedMLPClassifier(
-        DyingMLP(),
+        DyingMLP(wait_for=str(event)),
         param_space={"die": [False, True]},
         search="grid",
         cv=2,
         n_jobs=2,
     )
     start = time.perf_counter()
-    with pytest.raises(WorkerLostError, match=r"candidate 1 \{'die': True\}") as raised:
-        tuner.fit(X, y)
+    with (
+        contextlib.redirect_stderr(_WhenEvaluated(1, event.touch)),
+        pytest.raises(WorkerLostError, match=r"candidate 1 \{'die': True\}") as raised,
+    ):
+        tuner.set_params(verbose=1).fit(X, y)
     assert time.perf_counter() - start < TIME_LIMIT
     assert "memory" in str(raised.value)
     finished = raised.value.finished_results_
