@@ -1,13 +1,18 @@
 """The package's own search loop: fold fits as they finish, and ASHA on top.
 
-Every strategy's fold fits run here. Grid, random, Bayesian search and
-successive halving decide their candidates in scikit-learn's and
-scikit-optimize's classes; :class:`CandidateRunner` runs each candidate's
-folds on the executor with no barrier between candidates, keeps each fold
-as it finishes, and stops starting candidates when the budget is spent or
-Ctrl-C is pressed (see ``_compat.fit_search``).
+Every strategy's fold fits run on one :class:`TaskLoop`: it hands tasks to
+the executor's workers, keeps each result as it comes, asks the monitor
+(``_monitor.SearchMonitor``, the one budget rule) before new work, and
+stops on Ctrl-C or a dead worker. What the tasks are is its source's
+business:
 
-``search="asha"`` runs here whole. The pieces, each small:
+- :class:`CandidateRunner`, for grid, random, Bayesian search and
+  successive halving, whose candidates scikit-learn's and scikit-optimize's
+  classes decide (``_searchbase.fit_search``): each candidate's folds, with
+  no barrier between candidates.
+- ``_AshaTasks``, for ``search="asha"``, whose decisions are made here.
+
+ASHA's pieces, each small:
 
 - a :class:`FoldTask` (candidate, fold, rung, epochs) and :func:`run_fold_task`,
   which trains one cross-validation fold model up to the rung's epochs,
@@ -25,7 +30,8 @@ Ctrl-C is pressed (see ``_compat.fit_search``).
 - the :class:`Checkpoint`: an append-only journal of finished fold results,
   each record flushed and fsynced; a resumed search replays it instead of
   recomputing.
-- the budget (``max_time``) and the progress line, from ``_monitor``.
+- the budget (``max_time``) and the progress line: the monitor the loop
+  asks, as for every strategy.
 
 Scores and timings are computed by scikit-learn's own ``_fit_and_score``,
 so a row of ``cv_results_`` means what it means for ``GridSearchCV``.

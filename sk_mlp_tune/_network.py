@@ -2,9 +2,14 @@
 
 scikit-learn will not add dropout to its MLPs (its FAQ: the module takes bug
 fixes only), which also keeps the internals these subclasses build on
-stable. The only training-time override is ``_backprop``, which draws a
-dropout mask per mini-batch; with ``dropout=0`` it is the parent's, so
-results are identical to the parent class.
+stable. The training-time overrides are ``_backprop``, which draws a
+dropout mask per mini-batch; ``_fit_stochastic``, the epoch loop, which
+the masks and the resumed sample order need; ``_validation_split``, which
+holds out the early-stopping set as the parent does but keeps the sample
+weights with it; and ``_fit``, which routes ``dropout=0`` to the parent.
+With ``dropout=0`` every step is the parent's, so results are identical to
+the parent class. The parent's internals they rely on are probed in
+``_compat.MLP_INTERNALS``.
 """
 
 import numbers

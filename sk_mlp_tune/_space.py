@@ -399,18 +399,10 @@ def default_param_space(search="halving", estimator=None):
 
     For ``"random"``, ``"bayes"``, ``"halving"`` and ``"asha"`` search, and the default
     :class:`~sk_mlp_tune.DropoutMLPClassifier` /
-    :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is::
-
-        {
-            "learning_rate_init": (1e-4, 1e-1, "log-uniform"),
-            "n_hidden_layers": (1, 3),
-            "n_neurons": (16, 256, "log-uniform"),
-            "layer_shape": ["constant", "funnel"],
-            "dropout": (0.0, 0.5),
-            "alpha": (1e-6, 1e-1, "log-uniform"),
-            "batch_size": (32, 256, "log-uniform"),
-            "activation": ["relu", "tanh"],
-        }
+    :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is the learning
+    rate, the depth and width of the network and the shape of its layers,
+    dropout, ``alpha``, the batch size and the activation, over the ranges
+    the first example prints (run as a test, so it cannot fall out of date).
 
     For ``"grid"`` search, a full grid of that space would have thousands of
     candidates, so the default grid takes two values of the learning rate
@@ -445,11 +437,19 @@ def default_param_space(search="halving", estimator=None):
 
     Examples
     --------
+    >>> from pprint import pprint
     >>> from sklearn.neural_network import MLPClassifier
     >>> from sk_mlp_tune import default_param_space
     >>> space = default_param_space()
-    >>> space["n_neurons"]
-    (16, 256, 'log-uniform')
+    >>> pprint(space, sort_dicts=False)
+    {'learning_rate_init': (0.0001, 0.1, 'log-uniform'),
+     'n_hidden_layers': (1, 3),
+     'n_neurons': (16, 256, 'log-uniform'),
+     'layer_shape': ['constant', 'funnel'],
+     'dropout': (0.0, 0.5),
+     'alpha': (1e-06, 0.1, 'log-uniform'),
+     'batch_size': (32, 256, 'log-uniform'),
+     'activation': ['relu', 'tanh']}
     >>> space["dropout"] = (0.0, 0.2)   # a modified copy, e.g. for param_space
     >>> sorted(default_param_space("grid", MLPClassifier()))
     ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']

@@ -288,11 +288,9 @@ def _preprocessor(frame):
 
 def command_fit(args):
     """Tune a model on a CSV file; print, and save the model and report."""
-    from sklearn.compose import TransformedTargetRegressor
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from ._tuned import TunedMLPClassifier, TunedMLPRegressor
 
@@ -351,12 +349,8 @@ def command_fit(args):
         checkpoint=args.checkpoint,
         verbose=1,
     )
-    estimator = (
-        tuner
-        if classification
-        else TransformedTargetRegressor(tuner, transformer=StandardScaler())
-    )
-    model = make_pipeline(_preprocessor(frame), estimator)
+    # The regressor's network standardises its target itself (normalize_y).
+    model = make_pipeline(_preprocessor(frame), tuner)
     try:
         X_train, X_test, y_train, y_test = train_test_split(
             frame,
@@ -389,11 +383,10 @@ def command_fit(args):
         )
     else:
         metric, held_out = args.scoring, get_scorer(args.scoring)(model, X_test, y_test)
-    fitted_tuner = tuner if classification else model[-1].regressor_
-    _print_summary(fitted_tuner, metric, held_out, start)
-    interrupted = fitted_tuner.stop_reason_ == "interrupted"
+    _print_summary(tuner, metric, held_out, start)
+    interrupted = tuner.stop_reason_ == "interrupted"
     if interrupted:
-        _say_interrupted(fitted_tuner, metric)
+        _say_interrupted(tuner, metric)
 
     bundle = {
         "model": model,

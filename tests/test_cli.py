@@ -107,13 +107,49 @@ def test_report_of_a_saved_model(fitted, tmp_path):
 
 
 def test_regression_task_is_inferred(tmp_path, capsys):
-    """Check that a continuous target is tuned as a regression."""
-    path = tmp_path / "diabetes.csv"
+    """Check that a continuous target is tuned as a regression, scaled once."""
+    from sk_mlp_tune import TunedMLPRegressor, load
+
+    path, model = tmp_path / "diabetes.csv", tmp_path / "diabetes.skops"
     load_diabetes(as_frame=True).frame.to_csv(path, index=False)
-    assert main(["fit", str(path), "--target", "target", *FAST]) == 0
+    argv = ["fit", str(path), "--target", "target", *FAST, "--output", str(model)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Task: regression (inferred" in out
     assert "CV R²:" in out
+    # The network standardises the target (normalize_y): nothing around it
+    # scales it a second time.
+    tuner = load(model)["model"][-1]
+    assert isinstance(tuner, TunedMLPRegressor)
+    assert tuner.best_estimator_.normalize_y
+
+
+def test_a_regression_model_of_the_old_shape_still_predicts(tmp_path, capsys):
+    """Check a saved model whose tuner sits in a TransformedTargetRegressor."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_mlp_tune import TunedMLPRegressor, save
+
+    frame = load_diabetes(as_frame=True).frame
+    y = frame.pop("target")
+    old = make_pipeline(
+        StandardScaler(),
+        TransformedTargetRegressor(
+            TunedMLPRegressor(param_space={"alpha": [1e-3]}, cv=2, n_iter=1),
+            transformer=StandardScaler(),
+        ),
+    ).fit(frame, y)
+    model, data = tmp_path / "old.skops", tmp_path / "data.csv"
+    bundle = {"model": old, "target": "target", "task": "regression"}
+    save({**bundle, "columns": list(frame.columns)}, model)
+    frame.to_csv(data, index=False)
+    output, report = tmp_path / "predictions.csv", tmp_path / "report.html"
+    assert main(["predict", str(model), str(data), "--output", str(output)]) == 0
+    assert np.allclose(pd.read_csv(output)["prediction"], old.predict(frame))
+    assert main(["report", str(model), "--output", str(report)]) == 0
+    assert "CV" in report.read_text()
 
 
 def _error(argv, capsys):
