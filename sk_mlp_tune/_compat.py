@@ -74,7 +74,6 @@ __all__ = [
     "named_scorers",
     "num_samples",
     "score_function",
-    "scorer_accepts_sample_weight",
     "search_callback_context",
     "search_scorers",
     "skopt_optimizer_results",
@@ -115,13 +114,6 @@ def search_scorers(estimator, scoring, refit, error_score):
         )
     multimetric = _MultimetricScorer(scorers=scorers, raise_exc=error_score == "raise")
     return multimetric, refit if isinstance(refit, str) else None
-
-
-def scorer_accepts_sample_weight(scorer):
-    """Tell whether ``scorer`` takes ``sample_weight``, as ``BaseSearchCV`` asks."""
-    if hasattr(scorer, "_accept_sample_weight"):
-        return scorer._accept_sample_weight()
-    return "sample_weight" in inspect.signature(scorer).parameters
 
 
 @contextlib.contextmanager

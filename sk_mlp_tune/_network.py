@@ -240,7 +240,9 @@ class _DropoutMLPMixin:
         (the optimizer, the random stream, the order of the samples) is kept
         on the estimator, so that a warm-started fit with unchanged settings
         goes on where the last one stopped: 22 epochs and then 44 more give
-        the network that 66 epochs at once give.
+        the network that 66 epochs at once give. It is long because it is
+        the parent's loop step for step: scikit-learn 1.9's
+        ``BaseMultilayerPerceptron._fit_stochastic`` is 188 lines.
         """
         if MLP_INTERNALS is None:
             # A scikit-learn whose loop we have not checked: its own, fresh.

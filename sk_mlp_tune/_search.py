@@ -174,11 +174,6 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
         return self
 
 
-def n_planned_candidates(search):
-    """Return how many candidates ``search`` evaluates without a budget."""
-    return search.n_planned_candidates()
-
-
 def _halving_rung_sizes(search):
     """Candidates per rung, as ``HalvingRandomSearchCV._run_search`` plans them.
 
@@ -296,20 +291,7 @@ def build_search(
         first_share = -(-n_iter // len(subspaces))
         starting = starting[: first_share - 1]
     if search == "grid":
-        grid = to_grid(subspaces, n_grid_points)
-        own = [
-            {name: [value] for name, value in candidate.items()}
-            for candidate, origin in starting
-            if origin == ESTIMATOR_ORIGIN and candidate not in ParameterGrid(grid)
-        ]
-        grid = own + grid
-        if evaluated:
-            # A continued grid: what the earlier rounds did not evaluate, if any.
-            grid = [
-                {name: [value] for name, value in candidate.items()}
-                for candidate in ParameterGrid(grid)
-                if candidate not in evaluated
-            ]
+        grid = _grid(subspaces, n_grid_points, starting, evaluated)
         found = MonitoredGridSearchCV(estimator, grid, **search_params)
     elif search == "random":
         found = MonitoredRandomizedSearchCV(
@@ -363,6 +345,26 @@ def build_search(
     found.starting_candidates = starting
     found.selection = selection
     return found
+
+
+def _grid(subspaces, n_grid_points, starting, evaluated):
+    """Return the grid: the estimator's own settings first, less what was evaluated.
+
+    Empty when a continued grid has nothing left.
+    """
+    grid = to_grid(subspaces, n_grid_points)
+    own = [
+        {name: [value] for name, value in candidate.items()}
+        for candidate, origin in starting
+        if origin == ESTIMATOR_ORIGIN and candidate not in ParameterGrid(grid)
+    ]
+    if not evaluated:
+        return own + grid
+    return [
+        {name: [value] for name, value in candidate.items()}
+        for candidate in ParameterGrid(own + grid)
+        if candidate not in evaluated
+    ]
 
 
 def stopped_at_max_iter(estimator):

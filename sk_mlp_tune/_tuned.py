@@ -879,11 +879,6 @@ def _fit_hooks(tuner, X, y):
         yield
 
 
-def __init__(self, search_time):
-        super().__init__(search_time)
-        self.search_time = search_time
-
-
 def _silence_refit_warnings():
     """Ignore, in the current ``catch_warnings`` block, what a refit need not say.
 
@@ -1109,7 +1104,7 @@ _SHARED_PARAMETERS = """
     Attributes
     ----------
     search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV, \
-HalvingRandomSearchCV or AsynchronousHalving
+HalvingRandomSearchCV or the engine's AsynchronousHalvingSearchCV
         The fitted search object (a subclass whose fold fits run on the
         package's engine; the engine's own for ``search="asha"``, with the
         rungs' epochs in ``rungs_`` and the epochs trained in

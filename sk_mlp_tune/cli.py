@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 from ._engine import WorkerLostError
-from ._search import SEARCHES, n_planned_candidates
+from ._search import SEARCHES
 
 PROG = "sk-mlp-tune"
 
@@ -169,11 +169,13 @@ def _tuner_interruption_said_once():
 def _say_interrupted(tuner, metric):
     """Print the one line of an interrupted search, on standard error."""
     search = tuner.search_
+    # asha plans candidates, each finished once it is through its first rung;
+    # the others plan evaluations (halving: a candidate per rung).
+    n_planned = search.n_planned_candidates()
     if tuner.search == "asha":
-        n_done, n_planned = search.n_candidates_[0], tuner.n_iter
+        n_done = search.n_candidates_[0]
     else:
         n_done = len(tuner.cv_results_["params"])
-        n_planned = n_planned_candidates(search)
     print(
         f"{PROG}: interrupted after {n_done} of {n_planned} candidates; best CV "
         f"{metric} {tuner.best_score_:.4f}",
@@ -286,21 +288,8 @@ def _preprocessor(frame):
 # -- subcommands --------------------------------------------------------------
 
 
-def command_fit(args):
-    """Tune a model on a CSV file; print, and save the model and report."""
-    from sklearn.metrics import get_scorer
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-
-    from ._tuned import TunedMLPClassifier, TunedMLPRegressor
-
-    # Before the search: a typo in a folder must not waste it.
-    for option, path in (
-        ("--output", args.output),
-        ("--report", args.report),
-        ("--checkpoint", args.checkpoint),
-    ):
-        _check_writable(option, path)
+def _training_data(args):
+    """Read the CSV of ``fit``: the features, the target and the task, checked."""
     frame = read_csv(args.data)
     if args.target not in frame.columns:
         raise CommandError(
@@ -333,9 +322,28 @@ def command_fit(args):
     if classification and y.nunique() < 2:
         raise CommandError(
             f"target {args.target!r} has a single class, {_plain(y.iloc[0])!r}; a "
-            "classifier "
-            "needs at least two"
+            "classifier needs at least two"
         )
+    return frame, y, task
+
+
+def command_fit(args):
+    """Tune a model on a CSV file; print, and save the model and report."""
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+
+    from ._tuned import TunedMLPClassifier, TunedMLPRegressor
+
+    # Before the search: a typo in a folder must not waste it.
+    for option, path in (
+        ("--output", args.output),
+        ("--report", args.report),
+        ("--checkpoint", args.checkpoint),
+    ):
+        _check_writable(option, path)
+    frame, y, task = _training_data(args)
+    classification = task == "classification"
 
     tuner_class = TunedMLPClassifier if classification else TunedMLPRegressor
     tuner = tuner_class(

@@ -484,7 +484,7 @@ def test_halving_plans_every_rung(iris, n_iter, max_iter):
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV
 
-    from sk_mlp_tune._search import build_search, n_planned_candidates
+    from sk_mlp_tune._search import build_search
     from sk_mlp_tune._space import resolve_space
 
     X, y = iris
@@ -512,7 +512,7 @@ def test_halving_plans_every_rung(iris, n_iter, max_iter):
         cv=2,
         random_state=0,
     ).fit(X, y)
-    assert n_planned_candidates(search) == sum(reference.n_candidates_)
+    assert search.n_planned_candidates() == sum(reference.n_candidates_)
     assert search.n_candidates_ == reference.n_candidates_
 
 
