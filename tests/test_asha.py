@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._engine import _read_records, rung_epochs
+from sk_mlp_tune._engine import CHECKPOINT_MAGIC, read_journal, rung_epochs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -269,9 +269,11 @@ def test_asha_checkpoint_replays_a_finished_search(digits, fitted, tmp_path):
     n_tasks = sum(fitted.search_.n_candidates_) * fitted.n_splits_
     assert again.search_.n_tasks_replayed_ == n_tasks
     _assert_same_results(again.cv_results_, fitted.cv_results_)
-    # A finished search keeps scores only: no model to continue from.
-    records, _ = _read_records(path)
-    assert all(record.model is None for record in records[1:])
+    # Plain data: a header, then a fold's scores per record.
+    header, *records = read_journal(path)
+    assert header["fingerprint"]
+    assert len(records) == n_tasks
+    assert all(isinstance(record["test_score"], float) for record in records)
 
 
 @pytest.mark.parametrize(
@@ -307,12 +309,110 @@ def test_asha_checkpoint_ignores_a_torn_last_record(digits, tmp_path):
     """Check that a record cut short by a crash is dropped, and the rest kept."""
     path = tmp_path / "search.ckpt"
     reference = _asha(n_iter=3, checkpoint=path).fit(*digits)
-    records, _ = _read_records(path)
+    records = read_journal(path)
     with open(path, "ab") as file:  # half a record, as a kill mid-write leaves
         file.write(b"\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02")
     resumed = _asha(n_iter=3, checkpoint=path).fit(*digits)
     assert resumed.search_.n_tasks_replayed_ == len(records) - 1
     _assert_same_results(resumed.cv_results_, reference.cv_results_)
+
+
+class _RunsCode:
+    """A pickle payload that leaves a mark if anything unpickles it."""
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __reduce__(self):
+        return (open, (self.mark, "w"))
+
+
+def _pickled_journal(mark):
+    """Return an old-format checkpoint whose header runs code when unpickled."""
+    import pickle
+    import struct
+    import zlib
+
+    data = pickle.dumps(_RunsCode(str(mark)))
+    return struct.pack("<QI", len(data), zlib.crc32(data)) + data
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "pickle",
+        b"sepal length,species\n5.1,setosa\n",
+        b"PK\x03\x04skops-like zip bytes",
+        bytes(range(256)) * 4,
+    ],
+    ids=["pickle", "csv", "zip", "random"],
+)
+def test_asha_checkpoint_that_is_not_one_is_refused_and_runs_nothing(
+    iris, tmp_path, content
+):
+    """Check that no file at the checkpoint path is unpickled, whatever its bytes."""
+    path, mark = tmp_path / "search.ckpt", tmp_path / "code-ran"
+    path.write_bytes(_pickled_journal(mark) if content == "pickle" else content)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="is not a checkpoint of sk_mlp_tune"):
+        _asha(n_iter=2, checkpoint=path).fit(*iris)
+    assert not mark.exists()
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "cut", [0, 5, len(CHECKPOINT_MAGIC), len(CHECKPOINT_MAGIC) + 7], ids=str
+)
+def test_asha_checkpoint_cut_before_its_header_starts_over(iris, tmp_path, cut):
+    """Check a checkpoint cut short before its header was synced: empty, not alien."""
+    path = tmp_path / "search.ckpt"
+    reference = _asha(n_iter=3, checkpoint=path).fit(*iris)
+    written = read_journal(path)
+    path.write_bytes(path.read_bytes()[:cut])
+    again = _asha(n_iter=3, checkpoint=path).fit(*iris)
+    assert again.search_.n_tasks_replayed_ == 0
+    _assert_same_results(again.cv_results_, reference.cv_results_)
+    rewritten = read_journal(path)
+    assert [r.get("test_score") for r in rewritten] == [
+        r.get("test_score") for r in written
+    ]
+
+
+def test_asha_replaying_a_finished_checkpoint_leaves_the_file_alone(iris, tmp_path):
+    """Check that replaying writes nothing: a read-only checkpoint replays too."""
+    path = tmp_path / "search.ckpt"
+    _asha(n_iter=3, checkpoint=path).fit(*iris)
+    before = path.stat()
+    path.chmod(0o444)
+    try:
+        again = _asha(n_iter=3, checkpoint=path).fit(*iris)
+    finally:
+        path.chmod(0o644)
+    after = path.stat()
+    assert again.search_.n_tasks_replayed_ > 0
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    ("setting", "match"),
+    [
+        ({"scoring": lambda est, X, y: est.score(X, y)}, "scoring"),
+        ({"cv": "shuffled"}, "cv"),
+    ],
+    ids=["lambda scorer", "unseeded shuffle"],
+)
+def test_asha_checkpoint_refuses_settings_it_could_never_resume(
+    iris, tmp_path, setting, match
+):
+    """Check settings that would give another fingerprint in every process."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if setting.get("cv") == "shuffled":
+        setting = {"cv": StratifiedKFold(3, shuffle=True)}
+    path = tmp_path / "search.ckpt"
+    with pytest.raises(ValueError, match=match):
+        _asha(n_iter=2, checkpoint=path, **setting).fit(*iris)
+    assert not path.exists()
 
 
 _KILLED_SEARCH = textwrap.dedent(
@@ -346,7 +446,7 @@ def test_asha_resumes_after_sigkill_to_the_same_answer(digits, fitted, tmp_path)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if path.exists() and len(_read_records(path)[0]) > n_tasks // 2:
+            if path.exists() and len(read_journal(path)) > n_tasks // 2:
                 break
             assert process.poll() is None, "the search ended before it was killed"
             time.sleep(0.05)
@@ -356,7 +456,7 @@ def test_asha_resumes_after_sigkill_to_the_same_answer(digits, fitted, tmp_path)
     finally:
         process.kill()
         process.wait(timeout=30)
-    n_written = len(_read_records(path)[0]) - 1  # less the header
+    n_written = len(read_journal(path)) - 1  # less the header
     assert 0 < n_written < n_tasks
 
     X, y = digits

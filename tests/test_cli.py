@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
 from sk_mlp_tune.cli import infer_task, main
+from tests._processes import alive, descendants
 
 pytest.importorskip("skops", reason="skops is not installed (the 'io' extra)")
 pytest.importorskip(
@@ -465,40 +466,6 @@ def _rest(process, lines, seen):
     return process.stdout_path.read_text(), "".join(seen)
 
 
-def _descendants(pid):
-    """Return the pids of every process below ``pid`` (Linux /proc)."""
-    from pathlib import Path
-
-    if not Path("/proc").is_dir():
-        pytest.skip("needs /proc (Linux) to list processes")
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    below, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        below |= frontier
-    return below
-
-
-def _alive(pids):
-    import os
-
-    alive = set()
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        alive.add(pid)
-    return alive
-
-
 def test_ctrl_c_writes_the_best_so_far_and_exits_130(iris_csv, tmp_path):
     """Check the first Ctrl-C: one line, the model and report written, 130."""
     import signal
@@ -554,7 +521,7 @@ def test_sigterm_stops_the_workers_and_exits_143(iris_csv, tmp_path):
     process, lines = _start_fit(iris_csv, tmp_path)
     seen = []
     _wait_for_progress(lines, seen)
-    workers = _descendants(process.pid)
+    workers = descendants(process.pid)
     assert workers, "the search runs no worker process"
     process.send_signal(signal.SIGTERM)
     _, err = _rest(process, lines, seen)
@@ -564,6 +531,6 @@ def test_sigterm_stops_the_workers_and_exits_143(iris_csv, tmp_path):
     )
     assert "Traceback" not in err
     deadline = time.monotonic() + 10
-    while _alive(workers) and time.monotonic() < deadline:
+    while alive(workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(workers)
+    assert not alive(workers)

@@ -11,6 +11,8 @@ import io
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -23,6 +25,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import TunedMLPClassifier, WorkerLostError
+from tests._processes import alive, descendants, runs_python
 
 STRATEGIES = ["grid", "random", "bayes", "halving", "asha"]
 
@@ -423,3 +426,52 @@ def test_a_dead_worker_in_asha_resumes_from_the_checkpoint(iris, tmp_path):
         tuner.fit(X, y)
     assert tuner.search_.n_tasks_replayed_ > 0
     assert tuner.stop_reason_ == "completed"
+
+
+_ORPHANING_SEARCH = """
+import sys
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.neural_network import MLPClassifier
+from sk_mlp_tune import TunedMLPClassifier
+
+X, y = load_iris(return_X_y=True)
+TunedMLPClassifier(
+    MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=2000, tol=0),
+    param_space={"alpha": list(np.logspace(-6, 1, 40))},
+    search=sys.argv[1], n_iter=40, cv=3, n_jobs=2, random_state=0,
+).fit(X, y)
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=str)
+@pytest.mark.parametrize("search", ["random", "asha"])
+def test_workers_die_with_their_parent(tmp_path, search, how):
+    """Check that a search's workers go when its process is killed, however."""
+    script = tmp_path / "search.py"
+    script.write_text(_ORPHANING_SEARCH)
+    process = subprocess.Popen([sys.executable, str(script), search])
+    try:
+        deadline = time.monotonic() + TIME_LIMIT
+        workers = set()
+        # The workers are up once two processes below the search run Python.
+        while len(workers) < 2:
+            assert time.monotonic() < deadline, "no workers started"
+            assert process.poll() is None, "the search ended early"
+            time.sleep(0.2)
+            workers = {p for p in descendants(process.pid) if runs_python(p)}
+        time.sleep(1.0)  # into their first fits
+        workers = descendants(process.pid)
+        process.send_signal(how)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = alive(workers)
+        for pid in left:  # leave nothing behind, whatever the outcome
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        assert not left, f"{len(left)} processes outlived their parent by 10 s"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
