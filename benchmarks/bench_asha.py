@@ -429,7 +429,7 @@ def print_run_tables(rows, args):
         )
         print(
             "\n| asha, n_jobs=1 | wall time (median s) | with / without (median) "
-            "| same best CV | journal after compaction (median kB) |"
+            "| same best CV | journal (median kB) |"
         )
         print("|---|---|---|---|---|")
         print(f"| without checkpoint | {median(without, 'wall_s'):.1f} | 1 | | |")

@@ -148,6 +148,8 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
         """
         job = prepare(self, X, y, params)
         folds = list(job.cv.split(job.X, job.y, **job.split_params))
+        if self.checkpoint is not None:
+            _check_resumable(self, job, folds)
         seed = self.random_state
         if seed is None:
             seed = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
@@ -210,6 +212,38 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = named_scorers(job.scorers)
         return self
+
+
+def _check_resumable(search, job, folds):
+    """Refuse, before any fit, settings whose checkpoint no later fit could resume.
+
+    A checkpoint is resumed by a fit with the same fingerprint: settings
+    that hash differently in every process (a lambda, unseeded folds) would
+    write a journal nothing can read back.
+    """
+    for name, value in (("scoring", job.scorers), ("estimator", job.base_estimator)):
+        try:
+            pickle.dumps(value)
+        except Exception as error:
+            raise ValueError(
+                f"checkpoint= needs a {name} that is the same in every process, "
+                f"to know a resumed search for its own; {getattr(search, name)!r} "
+                f"cannot be saved ({type(error).__name__}: {error}), as a lambda "
+                "cannot. Use a named metric or a function defined at module "
+                "level, or checkpoint=None."
+            ) from None
+    again = list(job.cv.split(job.X, job.y, **job.split_params))
+    if any(
+        not np.array_equal(a, b)
+        for (a_train, a_test), (b_train, b_test) in zip(folds, again, strict=True)
+        for a, b in ((a_train, b_train), (a_test, b_test))
+    ):
+        raise ValueError(
+            f"checkpoint= needs a cv whose folds are the same at every call, so "
+            f"that a resumed search scores the same folds; cv={search.cv!r} draws "
+            "new ones each time (shuffle=True without a random_state). Give it a "
+            "random_state, or checkpoint=None."
+        )
 
 
 def _stable(obj):

@@ -28,8 +28,9 @@ ASHA's pieces, each small:
   candidate that is in the top ``1 / factor`` of its rung (the highest rung
   first), else start a new candidate.
 - the :class:`Checkpoint`: an append-only journal of finished fold results,
-  each record flushed and fsynced; a resumed search replays it instead of
-  recomputing.
+  plain JSON behind a fixed first line, each record flushed and fsynced; a
+  resumed search replays it instead of recomputing, and reading it runs no
+  code whatever the file holds.
 - the budget (``max_time``) and the progress line: the monitor the loop
   asks, as for every strategy.
 
@@ -39,14 +40,15 @@ so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 
 import contextlib
 import itertools
+import json
 import math
 import numbers
 import os
-import pickle
 import re
 import signal
 import struct
 import threading
+import time
 import warnings
 import zlib
 from collections import deque
@@ -66,7 +68,6 @@ from ._choice import (
     preferred_rows,
 )
 from ._compat import fit_and_score, joblib_loky_executor, loky_worker_processes
-from ._files import replaced_atomically
 from ._monitor import Interrupted
 from ._propose import MIN_STARTUP_CANDIDATES, GPProposer, Observation, TPEProposer
 
@@ -122,7 +123,8 @@ class FoldResult:
     score (``{"score": ...}`` for one metric); ``test_score`` is the score
     of the metric the search ranks by. ``model`` is the fitted fold model,
     to continue from at the next rung; ``n_epochs`` the epochs it has
-    trained in all, fewer than the rung's when it stopped by its tolerance.
+    trained in all, fewer than the rung's when it stopped by its tolerance
+    (``stopped_by_tol``: it has nothing left to train at the next rung).
     """
 
     task: FoldTask
@@ -133,6 +135,7 @@ class FoldResult:
     score_time: float
     n_epochs: int
     error: str | None
+    stopped_by_tol: bool = False
     model: object = field(repr=False, default=None)
 
     @property
@@ -141,7 +144,7 @@ class FoldResult:
         return self.error is None and self.n_epochs >= self.task.epochs
 
 
-def run_fold_task(task, model, template, X, y, fold, context):
+def run_fold_task(task, model, template, X, y, fold, context, rebuild=None):
     """Train and score one fold model: the unit of work a worker runs.
 
     Parameters
@@ -161,12 +164,18 @@ def run_fold_task(task, model, template, X, y, fold, context):
         for one), ``resource`` (the epochs parameter, e.g.
         ``"mlp__max_iter"``), ``fit_params``, ``score_params``,
         ``return_train_score`` and ``error_score``.
+    rebuild : FoldTask, default=None
+        With no ``model``, the previous rung's task to train first: a
+        resumed search retrains the fold model it replayed the scores of
+        (the same model, seeded), then continues it.
 
     Returns
     -------
     result : FoldResult
     """
     resource = context["resource"]
+    if model is None and rebuild is not None:
+        model = run_fold_task(rebuild, None, template, X, y, fold, context).model
     if model is None:
         estimator = clone(template).set_params(**task.params)
         parameters = {resource: task.epochs}
@@ -175,7 +184,7 @@ def run_fold_task(task, model, template, X, y, fold, context):
         warm_start = resource.removesuffix("max_iter") + "warm_start"
         parameters = {resource: task.epochs - _epochs_trained(model), warm_start: True}
     train, test = fold
-    with _fold_fit_conditions(context.get("in_worker", False)):
+    with _fold_fit_conditions(context.get("parent_pid")):
         out = fit_and_score(
             estimator,
             X,
@@ -200,6 +209,7 @@ def run_fold_task(task, model, template, X, y, fold, context):
         score_time=float(out["score_time"]),
         n_epochs=0 if failed else _epochs_trained(out["estimator"]),
         error=out["fit_error"],
+        stopped_by_tol=not failed and _stopped_by_tolerance(out["estimator"]),
         model=None if failed else out["estimator"],
     )
 
@@ -212,18 +222,27 @@ def _named_scores(scores):
 
 
 @contextlib.contextmanager
-def _fold_fit_conditions(in_worker):
+def _fold_fit_conditions(parent_pid):
     """Set up what every fold fit runs under, wherever it runs.
 
-    One summary after the search replaces a ConvergenceWarning per fit; a
+    One summary after the search replaces a ConvergenceWarning per fit (and
+    one error a scoring failure on every fold of the first candidate); a
     batch larger than a small training fold is clipped to the fold, which
-    is what the candidate asked for in effect. A worker process ignores
+    is what the candidate asked for in effect. A worker process (whose
+    search runs in ``parent_pid``; None in the search's own process) ignores
     Ctrl-C, which a terminal sends to every process of the job: the main
-    process decides what an interruption means, and stops the workers.
+    process decides what an interruption means, and stops the workers. And
+    it dies with its parent.
     """
+    in_worker = parent_pid is not None
+    if in_worker:
+        _die_with_parent(parent_pid)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         warnings.filterwarnings("ignore", message="Got `batch_size`")
+        # A fold that cannot be scored scores NaN; the search says why once
+        # (_raise_if_unscorable), not with a traceback per fold.
+        warnings.filterwarnings("ignore", message="Scoring failed")
         if not in_worker or threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -234,7 +253,36 @@ def _fold_fit_conditions(in_worker):
             signal.signal(signal.SIGINT, previous)
 
 
-def fit_and_score_fold(template, X, y, train, test, parameters, options, in_worker):
+# The process that started this worker, once a watch on it is running.
+_WATCHED_PARENT = None
+
+
+def _die_with_parent(parent_pid):
+    """End this worker process within a second of its parent's death, however it died.
+
+    loky's workers outlive a parent killed by SIGKILL, or by a SIGTERM that
+    no handler turns into a shutdown: re-parented, they would finish their
+    fits and idle on for minutes, holding their memory. (An idle worker
+    reads the end of its task queue and leaves by itself.) A thread started
+    with the worker's first task, once per process, watches that its parent
+    is still ``parent_pid``, the search's process, which the task names: a
+    worker whose parent died before its first task began goes at once.
+    Dask's workers are the cluster's, and are not watched.
+    """
+    global _WATCHED_PARENT  # one watch per process
+    if _WATCHED_PARENT is not None:
+        return
+    _WATCHED_PARENT = parent_pid
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+    threading.Thread(target=watch, name="sk_mlp_tune-parent", daemon=True).start()
+
+
+def fit_and_score_fold(template, X, y, train, test, parameters, options, parent_pid):
     """Fit one candidate on one fold and score it: a task of every search but asha.
 
     Parameters
@@ -249,8 +297,8 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, in_work
         The candidate.
     options : dict
         Keyword arguments of scikit-learn's ``_fit_and_score``.
-    in_worker : bool
-        Whether this runs in a worker process.
+    parent_pid : int or None
+        The search's process, when this runs in a worker process of its.
 
     Returns
     -------
@@ -260,7 +308,7 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, in_work
         The ``max_iter`` the fit ran out of before converging, if it did:
         one summary warning after the search counts these.
     """
-    with _fold_fit_conditions(in_worker):
+    with _fold_fit_conditions(parent_pid):
         out = fit_and_score(
             clone(template), X, y, train=train, test=test, parameters=parameters,
             **options,
@@ -397,9 +445,12 @@ class TaskLoop:
         return self._executor.n_workers if self._executor is not None else 1
 
     @property
-    def in_worker(self):
-        """Whether tasks run in worker processes (which then ignore Ctrl-C)."""
-        return isinstance(self._executor, _ProcessExecutor)
+    def parent_pid(self):
+        """Return the id of this process if its tasks run in its worker processes.
+
+        Its workers ignore Ctrl-C, and die with it.
+        """
+        return os.getpid() if isinstance(self._executor, _ProcessExecutor) else None
 
     def share(self, X, y):
         """Return ``X, y`` as tasks take them: sent to a cluster once, not per task."""
@@ -548,9 +599,10 @@ class _CandidateFolds:
 
     def __init__(self, template, loop, X, y, candidates, splits, options, score_name):
         self.template = template
+        self.X, self.y = X, y
         self.monitor = loop.monitor
         self.data = loop.share(X, y)
-        self.in_worker = loop.in_worker
+        self.parent_pid = loop.parent_pid
         self.n_samples = _n_samples(X)
         self.candidates = candidates
         self.splits = splits
@@ -577,7 +629,7 @@ class _CandidateFolds:
         train, test = self.splits[split]
         arguments = (
             self.template, *self.data, train, test, self.candidates[candidate],
-            self.options, self.in_worker,
+            self.options, self.parent_pid,
         )  # fmt: skip
         return Task((candidate, split), fit_and_score_fold, arguments)
 
@@ -589,16 +641,27 @@ class _CandidateFolds:
         if len(self.folds[candidate]) == len(self.splits):
             # Counted once the candidate is kept, not if cut short.
             self.max_iter_reached.extend(self.reached[candidate])
-            self._tell_monitor(self.complete()[candidate])
+            self._tell_monitor(self.complete()[candidate], candidate)
 
     def complete(self):
         """Return the candidates whose every fold finished, folds in order."""
         return _complete(self.folds, len(self.splits))
 
-    def _tell_monitor(self, outs):
+    def _tell_monitor(self, outs, candidate):
         scores = [out["test_scores"] for out in outs]
         if isinstance(scores[0], dict):
             scores = [s.get(self.score_name, next(iter(s.values()))) for s in scores]
+        if self.monitor.n_evaluated == 0:
+            _raise_if_unscorable(
+                scores,
+                [out["fit_error"] for out in outs],
+                self.template,
+                self.X,
+                self.y,
+                self.candidates[candidate],
+                self.splits[0],
+                self.options,
+            )
         # The refit trains on every sample; the folds' fits on a share each.
         refit_estimate = np.mean(
             [
@@ -608,6 +671,35 @@ class _CandidateFolds:
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
         self.monitor.report(self.monitor.n_evaluated, self.monitor.best_score)
+
+
+def _raise_if_unscorable(scores, fit_errors, template, X, y, params, fold, options):
+    """Stop the search when its first candidate was fitted but scored on no fold.
+
+    Then the metric cannot score this task (``roc_auc`` on three classes,
+    say), and no candidate would get a score: say why at once, in one
+    error, rather than run the whole search on NaN. The scorer's own error
+    comes from scoring the first fold again, here, with errors raised.
+    """
+    if any(error is not None for error in fit_errors) or np.isfinite(scores).any():
+        return
+    train, test = fold
+    try:
+        fit_and_score(
+            clone(template), X, y, train=train, test=test, parameters=params,
+            **{**options, "error_score": "raise", "return_train_score": False},
+        )  # fmt: skip
+    except Exception as error:  # the scorer's, whatever it is
+        cause = f"{type(error).__name__}: {error}".strip().splitlines()[-1]
+    else:
+        return  # it scored this time: the search goes on, as for a NaN score
+    scorer = options["scorer"]
+    raise ValueError(
+        f"The first candidate was fitted on every fold but scored on none: the "
+        f"scoring ({scorer}) cannot score this task, so no candidate would get "
+        f"a score. Its error: {cause}. Choose a metric that fits the task (for "
+        "more than two classes, e.g. 'roc_auc_ovr' or 'f1_macro')."
+    )
 
 
 def _dispatched_ahead(pre_dispatch, n_workers):
@@ -813,15 +905,27 @@ class Scheduler:
         ]
 
 
-class Checkpoint:
-    """An append-only journal of finished fold results, durable record by record.
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be resumed: it is not one, or not this search's."""
 
-    The first record is a header holding the fingerprint of the data and
-    settings; each following one a :class:`FoldResult`. A record is its
-    length, its bytes (a pickle) and a CRC32, appended, flushed and fsynced,
-    so a process killed mid-write leaves at most a torn last record, which
-    reading ignores and resuming cuts off. Load only checkpoints you wrote:
-    they are pickles.
+
+class Checkpoint:
+    """An append-only journal of finished fold results, in plain data.
+
+    The file starts with a fixed line (:data:`CHECKPOINT_MAGIC`), then
+    records: each its length, a CRC32 and a JSON document, appended,
+    flushed and fsynced. The first record is a header holding the format
+    and the fingerprint of the data and settings; each following one a
+    fold's scores, times and epochs. Reading checks the first line, then
+    the header, before anything else; it parses JSON and nothing else, so
+    no file, whatever its bytes, runs code here. A process killed mid-write
+    leaves at most a torn last record (or a torn header), which reading
+    ignores and resuming cuts off.
+
+    No model is journalled: a resumed search that promotes a candidate
+    whose previous rung was replayed retrains that rung's fold model first,
+    the same model a seeded search trained before the crash, then
+    continues it.
 
     Parameters
     ----------
@@ -831,63 +935,109 @@ class Checkpoint:
         What the journal must have been written for.
     """
 
-    _HEADER = struct.Struct("<QI")  # length, crc32
-    FORMAT = 2  # 2: fold results hold every metric's scores
+    _FRAME = struct.Struct("<QI")  # length, crc32
+    FORMAT = 3  # 3: JSON records, no models (2 and before: pickles)
 
     def __init__(self, path, fingerprint):
         self.path = os.fspath(path)
         self.fingerprint = fingerprint
-        self.results = {}
+        self.results = {}  # (candidate, fold, rung) -> record dict
         self._good_size = 0
+        self._file = None
         if os.path.exists(self.path):
             self._read()
 
     def _read(self):
-        records, self._good_size = _read_records(self.path)
-        header = records[0] if records else None
-        if (
-            not isinstance(header, dict)
-            or header.get("format") != self.FORMAT
-            or header.get("fingerprint") != self.fingerprint
-        ):
-            raise ValueError(
+        with open(self.path, "rb") as file:
+            magic = file.read(len(CHECKPOINT_MAGIC))
+            if magic != CHECKPOINT_MAGIC[: len(magic)]:
+                raise CheckpointError(
+                    f"{self.path!r} is not a checkpoint of sk_mlp_tune (it does not "
+                    "start with one's first line); it was left as it is. Give "
+                    "another checkpoint path, or delete the file. (Checkpoints "
+                    "written before format 3 held pickles and are not read.)"
+                )
+            if len(magic) < len(CHECKPOINT_MAGIC):
+                return  # a crash before the first line was synced: start over
+            records, self._good_size = _read_records(file)
+        if not records:
+            self._good_size = 0  # a crash before the header was synced
+            return
+        header = records[0]
+        if not isinstance(header, dict) or header.get("format") != self.FORMAT:
+            raise CheckpointError(
+                f"The checkpoint {self.path!r} was written by another version of "
+                "sk_mlp_tune (format "
+                f"{header.get('format') if isinstance(header, dict) else '?'}, "
+                f"this one reads {self.FORMAT}); it was left as it is. Give another "
+                "checkpoint path, or delete the file to start over."
+            )
+        if header.get("fingerprint") != self.fingerprint:
+            raise CheckpointError(
                 f"The checkpoint {self.path!r} was written by a search with other "
                 "data or settings, so it cannot be resumed; it was left as it is. "
                 "Give another checkpoint path, delete this file to start over, or "
                 "fit with the data and settings it was written for."
             )
-        for result in records[1:]:
-            task = result.task
-            self.results[task.candidate, task.fold, task.rung] = result
+        for record in records[1:]:
+            try:
+                key = (record["candidate"], record["fold"], record["rung"])
+            except (KeyError, TypeError):
+                break  # not a record of ours: the journal ends here
+            self.results[key] = record
 
     def open(self):
-        """Open the journal for appending, cutting off a torn last record."""
-        self._file = open(self.path, "ab")  # closed in close()
-        if self._good_size:
-            self._file.truncate(self._good_size)
-        else:
-            self._file.truncate(0)
-            self._write_bytes(self._frame(self._header()))
-        # Writes and fsyncs run beside the search, one at a time, in order.
+        """Get ready to append: the file is opened at the first write."""
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk_mlp_tune-ckpt")
         self._writes = []
 
     def lookup(self, task):
         """Return the recorded result of ``task``, or None."""
-        result = self.results.get((task.candidate, task.fold, task.rung))
-        if result is not None and result.task == task:
-            return result
-        return None
+        record = self.results.get((task.candidate, task.fold, task.rung))
+        if record is None or record.get("epochs") != task.epochs:
+            return None
+        if record.get("params") != _plain(task.params):
+            return None
+        try:
+            return FoldResult(
+                task=task,
+                test_score=float(record["test_score"]),
+                test_scores=_scores(record["test_scores"]),
+                train_scores=_scores(record["train_scores"]),
+                fit_time=float(record["fit_time"]),
+                score_time=float(record["score_time"]),
+                n_epochs=int(record["n_epochs"]),
+                error=None if record["error"] is None else str(record["error"]),
+                stopped_by_tol=bool(record["stopped_by_tol"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # a damaged record: the task is run again
 
     def write(self, result):
         """Append ``result`` durably, in the background.
 
-        It is pickled here, before the search trains its model further; the
-        write and the fsync follow on the writer thread. A failed write is
-        raised at the next write or at ``close``.
+        It is encoded here; the write and the fsync follow on the writer
+        thread, in order. A failed write is raised at the next write or at
+        ``close``.
         """
         self._raise_failed_writes()
-        self._writes.append(self._writer.submit(self._write_bytes, self._frame(result)))
+        task = result.task
+        record = {
+            "candidate": task.candidate,
+            "fold": task.fold,
+            "rung": task.rung,
+            "epochs": task.epochs,
+            "params": _plain(task.params),
+            "test_score": result.test_score,
+            "test_scores": result.test_scores,
+            "train_scores": result.train_scores,
+            "fit_time": result.fit_time,
+            "score_time": result.score_time,
+            "n_epochs": result.n_epochs,
+            "error": result.error,
+            "stopped_by_tol": result.stopped_by_tol,
+        }
+        self._writes.append(self._writer.submit(self._append, _frame(record)))
 
     def _raise_failed_writes(self):
         finished = [w for w in self._writes if w.done()]
@@ -895,72 +1045,102 @@ class Checkpoint:
         for write in finished:
             write.result()
 
-    def _header(self):
-        return {"format": self.FORMAT, "fingerprint": self.fingerprint}
-
-    def _frame(self, record):
-        """Return ``record`` as journal bytes: length, CRC32, pickle."""
-        data = _dumps(record)
-        return self._HEADER.pack(len(data), zlib.crc32(data)) + data
-
-    def _write_bytes(self, frame):
+    def _append(self, frame):
+        if self._file is None:
+            try:
+                self._file = open(self.path, "r+b" if self._good_size else "wb")
+            except OSError as error:
+                raise OSError(
+                    f"the checkpoint {self.path!r} cannot be written: {error}"
+                ) from error
+            if self._good_size:
+                self._file.truncate(self._good_size)  # a torn last record
+                self._file.seek(self._good_size)
+            else:
+                header = {"format": self.FORMAT, "fingerprint": self.fingerprint}
+                self._file.write(CHECKPOINT_MAGIC + _frame(header))
         self._file.write(frame)
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def close(self):
         """Finish the pending writes, then close the journal."""
-        if getattr(self, "_file", None) is None:
+        writer = getattr(self, "_writer", None)
+        if writer is None:
             return
         try:
-            self._writer.shutdown(wait=True)
+            writer.shutdown(wait=True)
             self._raise_failed_writes()
         finally:
-            self._file.close()
-            self._file = None
-
-    def compact(self, results):
-        """Rewrite the journal with ``results`` and no models, atomically.
-
-        A finished search needs no model to resume from: a refit with the
-        same settings replays every result.
-        """
-        self.close()
-        with (
-            replaced_atomically(self.path) as temporary,
-            open(temporary, "wb") as file,
-        ):
-            # One fsync for the whole file, by replaced_atomically.
-            file.write(self._frame(self._header()))
-            for result in results:
-                file.write(
-                    self._frame(FoldResult(**{**result.__dict__, "model": None}))
-                )
+            self._writer = None
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
-def _dumps(record):
-    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+# The first line of every checkpoint file.
+CHECKPOINT_MAGIC = b"sk_mlp_tune checkpoint\n"
 
 
-def _read_records(path):
-    """Return the intact records of a journal and the size they take."""
-    size = Checkpoint._HEADER.size
-    records, good = [], 0
-    with open(path, "rb") as file:
-        while True:
-            head = file.read(size)
-            if len(head) < size:
-                break
-            length, crc = Checkpoint._HEADER.unpack(head)
-            data = file.read(length)
-            if len(data) < length or zlib.crc32(data) != crc:
-                break
-            try:
-                records.append(pickle.loads(data))
-            except Exception:  # a record we cannot read ends the journal
-                break
-            good = file.tell()
+def _frame(record):
+    """Return ``record`` as journal bytes: length, CRC32, JSON."""
+    data = json.dumps(record, allow_nan=True, separators=(",", ":")).encode()
+    return Checkpoint._FRAME.pack(len(data), zlib.crc32(data)) + data
+
+
+def _read_records(file):
+    """Return the intact JSON records from ``file``'s position, and where they end."""
+    size = Checkpoint._FRAME.size
+    records, good = [], file.tell()
+    while True:
+        head = file.read(size)
+        if len(head) < size:
+            break
+        length, crc = Checkpoint._FRAME.unpack(head)
+        data = file.read(min(length, _MAX_RECORD))
+        if len(data) < length or zlib.crc32(data) != crc:
+            break
+        try:
+            records.append(json.loads(data))
+        except ValueError:  # a record we cannot read ends the journal
+            break
+        good = file.tell()
     return records, good
+
+
+# No record of ours comes near this: a length beyond it is not ours.
+_MAX_RECORD = 1 << 24
+
+
+def _plain(value):
+    """Return ``value`` as JSON data that compares equal exactly when it does."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, tuple):
+        return {"tuple": [_plain(v) for v in value]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return {"repr": repr(value)}  # an estimator as a value, say
+
+
+def _scores(scores):
+    return {str(name): float(value) for name, value in scores.items()}
+
+
+def read_journal(path):
+    """Return the records of the checkpoint at ``path``: its header, then results.
+
+    Plain JSON data; empty if the file is not a checkpoint, or holds no
+    whole header yet.
+    """
+    with open(path, "rb") as file:
+        if file.read(len(CHECKPOINT_MAGIC)) != CHECKPOINT_MAGIC:
+            return []
+        return _read_records(file)[0]
 
 
 def fingerprint(*parts):
@@ -1181,8 +1361,8 @@ class AsynchronousHalving:
                 tasks = _AshaTasks(
                     _Decisions(scheduler, len(folds), lookahead),
                     checkpoint,
-                    {**context, "in_worker": loop.in_worker},
-                    (s.template, *loop.share(X, y)),
+                    {**context, "parent_pid": loop.parent_pid},
+                    (s.template, *loop.share(X, y), (X, y)),
                     folds,
                     # The refit trains on every sample, the folds on a share.
                     refit_scale=s.max_epochs
@@ -1211,8 +1391,6 @@ class AsynchronousHalving:
                 [(c, scheduler.params[c]) for c, _ in running],
                 resume_hint=hint,
             ) from None
-        if checkpoint is not None and monitor.stop_reason == "completed":
-            checkpoint.compact(tasks.results.values())
         if end is not None and not _any_row_finished(tasks.results, len(folds)):
             raise end.interrupted  # Ctrl-C before anything finished
         self.stop_reason_ = monitor.stop_reason
@@ -1324,13 +1502,15 @@ class _AshaTasks:
     """
 
     def __init__(
-        self, decisions, checkpoint, context, model_data, folds, refit_scale, monitor
+        self, decisions, checkpoint, context, data, folds, refit_scale, monitor
     ):
         self.decisions = decisions
         self.scheduler = decisions.scheduler
         self.checkpoint = checkpoint
         self.context = context
-        self.template, self.X, self.y = model_data
+        # The template, and the data as the tasks take them (a cluster's copy)
+        # and as they are here.
+        self.template, self.X, self.y, self.raw_data = data
         self.folds = folds
         self.n_folds = range(len(folds))
         self.refit_scale = refit_scale
@@ -1353,16 +1533,21 @@ class _AshaTasks:
         if task is None:
             return None
         replayed = self.checkpoint.lookup(task) if self.checkpoint else None
-        model = self.models.get((task.candidate, task.fold))
         if replayed is not None:
             self.n_replayed += 1
             return Task(task, known=replayed)
-        if model is not None and _stopped_by_tolerance(model):
+        previous = None
+        if task.rung:
+            previous = self.results[task.candidate, task.fold, task.rung - 1]
+        if previous is not None and previous.stopped_by_tol:
             # Stopped for good: its scores stand at every rung.
-            return Task(task, known=_carried_over(self.results, task))
+            return Task(task, known=_carried_over(previous, task))
+        model = self.models.get((task.candidate, task.fold))
+        # A model replayed from the checkpoint is retrained, then continued.
+        rebuild = previous.task if previous is not None and model is None else None
         arguments = (
             task, model, self.template, self.X, self.y, self.folds[task.fold],
-            self.context,
+            self.context, rebuild,
         )  # fmt: skip
         return Task(task, run_fold_task, arguments)
 
@@ -1377,6 +1562,21 @@ class _AshaTasks:
             result.model = None
         self.decisions.finished(result)
         first_rung = [self.results.get((task.candidate, f, 0)) for f in self.n_folds]
+        if task.rung == 0 and all(first_rung) and self.monitor.n_evaluated == 0:
+            context = self.context
+            _raise_if_unscorable(
+                [r.test_score for r in first_rung],
+                [r.error for r in first_rung],
+                self.template,
+                *self.raw_data,
+                {**task.params, context["resource"]: task.epochs},
+                self.folds[0],
+                {
+                    "scorer": context["scorer"],
+                    "fit_params": context["fit_params"],
+                    "score_params": context["score_params"],
+                },
+            )
         if task.rung == 0 and all(first_rung):
             # Candidates finished are counted at the first rung, as started.
             self.monitor.candidate_finished(
@@ -1496,9 +1696,8 @@ def _done(result):
     return future
 
 
-def _carried_over(results, task):
+def _carried_over(previous, task):
     """Return the result of a fold model that has nothing left to train."""
-    previous = results[task.candidate, task.fold, task.rung - 1]
     return FoldResult(
         **{**previous.__dict__, "task": task, "fit_time": 0.0, "score_time": 0.0}
     )

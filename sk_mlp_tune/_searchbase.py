@@ -77,13 +77,6 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         Why the search stopped early, if it did. With nothing finished, the
         search is left unfitted.
     """
-    if SEARCH_INTERNALS is None:
-        raise RuntimeError(
-            f"sk_mlp_tune's searches run scikit-learn's BaseSearchCV.fit step for "
-            f"step, as it is in scikit-learn {SEARCH_FIT_TESTED_SKLEARN}; the "
-            f"installed scikit-learn {sklearn.__version__} has changed it. Install "
-            f"a scikit-learn in that range, or search='asha', which does not use it."
-        )
     job = prepare(search, X, y, params)
     if on_checked is not None:
         on_checked(search)
@@ -139,6 +132,13 @@ def prepare(search, X, y, params):
     scorers, the routing of ``params`` and the splitter's checks. Returns
     what the fold fits need, with the data made indexable.
     """
+    if SEARCH_INTERNALS is None:
+        raise RuntimeError(
+            f"sk_mlp_tune's searches run scikit-learn's BaseSearchCV.fit step for "
+            f"step, as it is in scikit-learn {SEARCH_FIT_TESTED_SKLEARN}; the "
+            f"installed scikit-learn {sklearn.__version__} has changed it. Install "
+            "a scikit-learn in that range."
+        )
     if isinstance(search, BaseSuccessiveHalving):
         search._n_samples_orig = num_samples(X)
     scorers, refit_metric = search._get_scorers()

@@ -128,6 +128,7 @@ class _WarmState:
 
     fingerprint: str
     search: str
+    settings: dict
     rounds: int
     cv_results: dict
     evaluated: list
@@ -145,6 +146,7 @@ class _WarmState:
         return cls(
             fingerprint=joblib.hash((X, y)),
             search=tuner.search,
+            settings=_scoring_settings(tuner),
             rounds=previous.rounds + 1 if previous is not None else 1,
             cv_results=tuner.cv_results_,
             evaluated=list(tuner.cv_results_["params"]),
@@ -502,8 +504,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         n_splits = cv.get_n_splits(X, y, fit_params.get("groups"))
         search = self._make_search(n_splits=n_splits, previous=previous)
-        if not _routing_enabled():
-            _check_sample_weight_supported(search.estimator, fit_params)
+        _check_fit_params(
+            search.estimator, fit_params, _num_rows(X), routed=_routing_enabled()
+        )
         if previous is not None and search.n_planned_candidates() == 0:
             warn_user(
                 "warm_start=True, but the previous fit already evaluated every "
@@ -601,10 +604,17 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         state = getattr(self, "_warm_state", None)
         if state is None:
             return None
-        if not state.same_data(X, y) or state.search != self.search:
+        settings = _scoring_settings(self)
+        changed = [name for name in settings if settings[name] != state.settings[name]]
+        if state.search != self.search:
+            changed.insert(0, "the search strategy")
+        if not state.same_data(X, y):
+            changed.insert(0, "the data")
+        if changed:
+            # Scores of another metric, folds or model would be ranked together.
             warn_user(
-                "warm_start=True, but the data or the search strategy differ from "
-                "the previous fit; starting a new search.",
+                f"warm_start=True, but {' and '.join(changed)} differ from the "
+                "previous fit; starting a new search.",
                 UserWarning,
             )
             return None
@@ -879,6 +889,27 @@ def _fit_hooks(tuner, X, y):
         yield
 
 
+def _scoring_settings(tuner):
+    """Return what decides a candidate's score besides the data and the candidate.
+
+    A warm-started round is merged with the last only when these are equal:
+    scores of another metric, other folds or another model would be ranked
+    together.
+    """
+
+    def stable(value):
+        try:
+            return joblib.hash(value)
+        except Exception:  # a lambda scorer, say: its repr is the best we have
+            return repr(value)
+
+    return {
+        "scoring": stable(tuner.scoring),
+        "cv": stable(tuner.cv),
+        "estimator": stable(tuner.estimator),
+    }
+
+
 def _silence_refit_warnings():
     """Ignore, in the current ``catch_warnings`` block, what a refit need not say.
 
@@ -897,24 +928,59 @@ def _is_fitted_state(name):
     return (name.endswith("_") and not name.startswith("__")) or name == "_warm_state"
 
 
-def _check_sample_weight_supported(estimator, fit_params):
-    """Refuse sample_weight up front when the estimator's fit cannot take it.
+def _num_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
-    Otherwise every fold would fail inside the workers and the search would
-    end with an error about all fits failing, long after the real cause.
+
+def _check_fit_params(estimator, fit_params, n_samples, routed=False):
+    """Refuse, before any fit, fit parameters that would fail every fold.
+
+    A parameter the estimator's ``fit`` does not take, or weights that are
+    not one non-negative finite number per sample with a positive sum,
+    would otherwise fail inside every fold, and the search would end with
+    "All the N fits failed" long after the real cause. Without metadata
+    routing every parameter but ``groups`` goes to the estimator's ``fit``;
+    with it (``routed``), where they go is the user's request, and only the
+    weights are checked.
     """
-    if "sample_weight" not in fit_params:
-        return
     parameters = inspect.signature(estimator.fit).parameters
-    if "sample_weight" in parameters or any(
-        p.kind is p.VAR_KEYWORD for p in parameters.values()
-    ):
-        return
-    raise TypeError(
-        f"sample_weight was given, but {type(estimator).__name__}.fit does not "
-        "accept it; use an estimator whose fit takes sample_weight (scikit-learn's "
-        "MLPs do), or fit without sample_weight."
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    unknown = sorted(
+        name for name in fit_params if name != "groups" and name not in parameters
     )
+    if unknown and not takes_any and not routed:
+        what = (
+            "sample_weight was given, but"
+            if unknown == ["sample_weight"]
+            else (f"fit parameter(s) {unknown} were given, but")
+        )
+        raise TypeError(
+            f"{what} {type(estimator).__name__}.fit does not accept "
+            f"{'it' if len(unknown) == 1 else 'them'}; it takes "
+            f"{sorted(set(parameters) - {'self', 'X', 'y'})}. Use an estimator "
+            "whose fit takes them (scikit-learn's MLPs take sample_weight), or "
+            "leave them out."
+        )
+    weights = fit_params.get("sample_weight")
+    if weights is None:
+        return
+    weights = np.asarray(weights)
+    problem = None
+    if weights.ndim != 1 or weights.shape[0] != n_samples:
+        problem = f"has shape {weights.shape}, not ({n_samples},), one per sample"
+    elif not np.issubdtype(weights.dtype, np.number):
+        problem = f"holds {weights.dtype} values, not numbers"
+    elif not np.all(np.isfinite(weights)):
+        problem = f"holds {int(np.sum(~np.isfinite(weights)))} NaN or infinite values"
+    elif np.any(weights < 0):
+        problem = f"holds {int(np.sum(weights < 0))} negative values"
+    elif not np.sum(weights) > 0:
+        problem = "sums to zero: no sample would count"
+    if problem is not None:
+        raise ValueError(
+            f"sample_weight {problem}; give one finite, non-negative weight per "
+            "sample, not all zero."
+        )
 
 
 # scikit-learn's own settings: 200 epochs at most, stopping once the training

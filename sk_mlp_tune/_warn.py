@@ -18,7 +18,7 @@ def warn_user(message, category):
     one strategy and five in another points at the same line, the user's
     ``fit``, with no stack level counted by hand.
     """
-    frame, level = inspect.currentframe().f_back, 1
+    frame, level = inspect.currentframe().f_back, 2  # 2: warn_user's caller
     while frame is not None and _inside(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

@@ -237,13 +237,40 @@ def _refuse_garbage_in_numeric_columns(frame, path):
         present = column.notna()
         numbers = pd.to_numeric(column, errors="coerce")
         bad = present & numbers.isna()
-        if bad.any() and numbers.notna().sum() >= 0.8 * present.sum():
-            rows = [int(i) + 2 for i in column.index[bad][:3]]  # + header, 1-based
-            examples = [str(v) for v in column[bad][:3]]
+        if not bad.any():
+            continue
+        rows = [int(i) + 2 for i in column.index[bad][:3]]  # + header, 1-based
+        examples = [str(v) for v in column[bad][:3]]
+        share = numbers.notna().sum() / present.sum()
+        if share >= 0.8:
             raise CommandError(
                 f"column {name!r} of {path} is numeric but for {int(bad.sum())} "
                 f"value(s) such as {examples} (lines {rows}); fix or remove them"
             )
+        if share >= 0.5:
+            # Perhaps a quantity with junk in it: one category per number.
+            warnings.warn(
+                f"column {name!r} of {path} holds numbers in {share:.0%} of its "
+                f"cells and text in the rest, such as {examples} (lines {rows}): "
+                "it is read as categories, one per distinct value. If it is a "
+                "quantity, fix or remove the text",
+                UserWarning,
+                stacklevel=2,
+            )
+
+
+def _fraction_or_count(text):
+    """Read ``--test-size``: ``3`` rows, or ``0.2`` of them."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a fraction (0.2) nor a number of rows (30)"
+        ) from None
 
 
 def infer_task(y):
@@ -336,12 +363,14 @@ def command_fit(args):
     from ._tuned import TunedMLPClassifier, TunedMLPRegressor
 
     # Before the search: a typo in a folder must not waste it.
-    for option, path in (
-        ("--output", args.output),
-        ("--report", args.report),
-        ("--checkpoint", args.checkpoint),
-    ):
-        _check_writable(option, path)
+    _check_outputs(
+        [
+            ("--output", args.output),
+            ("--report", args.report),
+            ("--checkpoint", args.checkpoint),
+        ],
+        [("the data", args.data)],
+    )
     frame, y, task = _training_data(args)
     classification = task == "classification"
 
@@ -415,6 +444,38 @@ def command_fit(args):
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _check_outputs(outputs, inputs):
+    """Refuse, before any work, outputs that cannot be written or replace an input.
+
+    ``outputs`` and ``inputs`` are ``(name, path)`` pairs; a None path is
+    left out.
+    """
+    for option, path in outputs:
+        if path is None:
+            continue
+        _check_writable(option, path)
+        for name, source in inputs:
+            if _same_file(path, source):
+                raise CommandError(
+                    f"{option} {path} is {name} ({source}): writing it would "
+                    "replace it; give another path"
+                )
+    written = [(option, path) for option, path in outputs if path is not None]
+    for index, (option, path) in enumerate(written):
+        for other, other_path in written[index + 1 :]:
+            if _same_file(path, other_path):
+                raise CommandError(
+                    f"{option} and {other} are the same file, {path}; give each "
+                    "its own path"
+                )
+
+
+def _same_file(path, other):
+    if os.path.exists(path) and os.path.exists(other):
+        return os.path.samefile(path, other)
+    return os.path.realpath(path) == os.path.realpath(other)
+
+
 def _check_writable(option, path):
     """Refuse an output path whose folder is missing, not writable, or a folder."""
     if path is None:
@@ -457,13 +518,25 @@ def _load_bundle(path):
         raise CommandError(str(error)) from None
     except Exception as error:  # skops raises several kinds for a foreign file
         raise CommandError(f"{path} is not a model saved by {PROG}: {error}") from None
-    if not isinstance(loaded, dict) or "model" not in loaded:
-        raise CommandError(f"{path} is not a model saved by '{PROG} fit --output'")
+    missing = [
+        key
+        for key in ("model", "columns", "target", "task")
+        if not isinstance(loaded, dict) or key not in loaded
+    ]
+    if missing or not hasattr(loaded["model"], "predict"):
+        what = f"it has no {missing}" if missing else "its model cannot predict"
+        raise CommandError(
+            f"{path} is not a model saved by '{PROG} fit --output' ({what})"
+        )
     return loaded
 
 
 def command_predict(args):
     """Predict with a saved model; write or print a CSV of predictions."""
+    _check_outputs(
+        [("--output", args.output)],
+        [("the model", args.model), ("the data", args.data)],
+    )
     bundle = _load_bundle(args.model)
     frame = read_csv(args.data)
     expected = bundle["columns"]
@@ -527,6 +600,7 @@ def _refuse_text_in_numeric_columns(model, features, path):
 
 def command_report(args):
     """Write the HTML report of a saved model."""
+    _check_outputs([("--output", args.output)], [("the model", args.model)])
     _write_bundle_report(_load_bundle(args.model), args.output)
     return 0
 
@@ -646,9 +720,10 @@ def build_parser():
     )
     fit_parser.add_argument(
         "--test-size",
-        type=float,
+        type=_fraction_or_count,
         default=0.2,
-        help="fraction held out for the final score (default 0.2)",
+        help="held out for the final score: a fraction, or a number of rows "
+        "(default 0.2)",
     )
     fit_parser.add_argument(
         "--output", metavar="MODEL", help="save the tuned model (skops format)"

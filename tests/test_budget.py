@@ -413,9 +413,33 @@ def test_warm_start_on_new_data_starts_over(iris, fast_mlp):
     """Check that different data restart the search, and say so."""
     X, y = iris
     tuner = _warm_random_search(fast_mlp).fit(X, y)
-    with pytest.warns(UserWarning, match="data or the search strategy differ"):
+    with pytest.warns(UserWarning, match="the data differ"):
         tuner.fit(X[::-1], y[::-1])
     assert len(tuner.cv_results_["params"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"scoring": "neg_log_loss"}, "scoring"),
+        ({"cv": 3}, "cv"),
+        (
+            {"estimator": MLPClassifier(hidden_layer_sizes=(3,), max_iter=50)},
+            "estimator",
+        ),
+    ],
+)
+def test_warm_start_with_other_scoring_cv_or_estimator_starts_over(
+    iris, fast_mlp, change, named
+):
+    """Check that a round scored otherwise is not merged with the last one."""
+    X, y = iris
+    tuner = _warm_random_search(fast_mlp).fit(X, y)
+    with pytest.warns(UserWarning, match=f"{named} differ from the previous fit"):
+        tuner.set_params(**change).fit(X, y)
+    assert len(tuner.cv_results_["params"]) == 2
+    if named == "scoring":  # a log-loss, not the last round's accuracy
+        assert tuner.best_score_ < 0
 
 
 def test_warm_start_refuses_halving(iris):

@@ -534,3 +534,69 @@ def test_sigterm_stops_the_workers_and_exits_143(iris_csv, tmp_path):
     while alive(workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(workers)
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "report"])
+def test_an_output_over_an_input_is_refused_naming_both(
+    fitted, iris_csv, tmp_path, capsys, command
+):
+    """Check that no command replaces its own input, and says which."""
+    model, _ = fitted
+    data = tmp_path / "data.csv"
+    data.write_bytes(iris_csv.read_bytes())
+    argv = {
+        "fit": ["fit", str(data), "--target", "target", *FAST, "--output", str(data)],
+        "predict": ["predict", str(model), str(data), "--output", str(data)],
+        "report": ["report", str(model), "--output", str(model)],
+    }[command]
+    before = {p: p.read_bytes() for p in (data, model)}
+    status, err = _error(argv, capsys)
+    assert status == 1
+    assert re.search(r"--output .* is the (data|model) \(.*\): writing it would", err)
+    assert {p: p.read_bytes() for p in (data, model)} == before
+
+
+@pytest.mark.parametrize(
+    ("bundle", "message"),
+    [
+        ({"model": "m", "target": "t", "task": "classification"}, "'columns'"),
+        ({"model": 3, "columns": ["a"], "target": "t", "task": "x"}, "cannot predict"),
+    ],
+)
+def test_a_bundle_of_another_shape_is_one_line(tmp_path, capsys, bundle, message):
+    """Check a skops file that is not a bundle of ours: one line, no traceback."""
+    from sk_mlp_tune import save
+
+    model, data = tmp_path / "odd.skops", tmp_path / "data.csv"
+    save(bundle, model)
+    data.write_text("a\n1\n")
+    status, err = _error(["predict", str(model), str(data)], capsys)
+    assert status == 1
+    assert "is not a model saved by" in err
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_test_size_takes_a_number_of_rows(iris_csv, capsys):
+    assert (
+        main(["fit", str(iris_csv), "--target", "target", *FAST, "--test-size", "30"])
+        == 0
+    )
+    assert "holding out 30;" in capsys.readouterr().out
+
+
+def test_a_numeric_column_with_much_text_is_read_as_categories_with_a_warning(
+    tmp_path, capsys
+):
+    """Check a third of junk in a numeric column: said, naming it and some values."""
+    frame = load_iris(as_frame=True).frame
+    frame["target"] = frame["target"].astype(str)
+    frame["weight"] = frame["sepal length (cm)"].astype(object)
+    frame.loc[frame.index % 3 == 0, "weight"] = "n/a?"
+    path = tmp_path / "junk.csv"
+    frame.to_csv(path, index=False)
+    assert main(["fit", str(path), "--target", "target", *FAST]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: column 'weight' .* holds numbers in 67%", err)
+    assert "['n/a?', 'n/a?', 'n/a?']" in err

@@ -6,6 +6,8 @@ fake trials.
 """
 
 import random
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from sk_mlp_tune._engine import (
     Task,
     TaskLoop,
     _Decisions,
+    read_journal,
 )
 from sk_mlp_tune._monitor import Interrupted, SearchMonitor
 
@@ -203,6 +206,7 @@ def test_the_checkpoint_refuses_another_fingerprint_and_leaves_the_file(tmp_path
     path = tmp_path / "search.ckpt"
     journal = Checkpoint(path, "one")
     journal.open()
+    journal.write(_fold_results(1)[0])
     journal.close()
     before = path.read_bytes()
     with pytest.raises(ValueError, match="other data or settings"):
@@ -217,14 +221,40 @@ def test_the_checkpoint_drops_a_torn_last_record(tmp_path):
     for result in _fold_results(2):
         journal.write(result)
     journal.close()
-    whole = path.stat().st_size
+    whole = path.read_bytes()
     with open(path, "ab") as file:
         file.write(b"\x40\x00\x00\x00\x00\x00\x00\x00torn")
     again = Checkpoint(path, "fingerprint")
     assert len(again.results) == 4
-    again.open()  # cuts the torn record off
+    again.open()
     again.close()
-    assert path.stat().st_size == whole
+    assert path.read_bytes().startswith(whole)  # nothing written: left alone
+    again.open()
+    new = _fold_results(3)[-1]
+    again.write(new)  # the first write cuts the torn record off
+    again.close()
+    assert len(read_journal(path)) == 1 + 5
+    assert Checkpoint(path, "fingerprint").lookup(new.task) is not None
+
+
+def test_no_file_runs_code_as_a_checkpoint(tmp_path):
+    """Check the first line is read before anything, and JSON is all that is parsed."""
+    import pickle
+
+    path = tmp_path / "search.ckpt"
+    path.write_bytes(pickle.dumps({"format": 3, "fingerprint": "fingerprint"}))
+    with pytest.raises(ValueError, match="is not a checkpoint of sk_mlp_tune"):
+        Checkpoint(path, "fingerprint")
+    # A first line and a header, then a record that is not JSON: the journal
+    # ends there, as at a torn record.
+    journal = Checkpoint(tmp_path / "good.ckpt", "fingerprint")
+    journal.open()
+    journal.write(_fold_results(1)[0])
+    journal.close()
+    data = (tmp_path / "good.ckpt").read_bytes()
+    frame = struct.pack("<QI", 4, zlib.crc32(b"\x80\x04N.")) + b"\x80\x04N."
+    path.write_bytes(data + frame)
+    assert len(Checkpoint(path, "fingerprint").results) == 1
 
 
 # -- the task loop --------------------------------------------------------------

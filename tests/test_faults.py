@@ -468,10 +468,35 @@ def test_workers_die_with_their_parent(tmp_path, search, how):
         while alive(workers) and time.monotonic() < deadline:
             time.sleep(0.2)
         left = alive(workers)
+        described = [
+            (Path("/proc") / str(pid) / "cmdline").read_bytes()[:90] for pid in left
+        ]
         for pid in left:  # leave nothing behind, whatever the outcome
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        assert not left, f"{len(left)} processes outlived their parent by 10 s"
+        assert not left, f"{len(left)} outlived their parent by 10 s: {described}"
     finally:
         process.kill()
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("search", ["random", "asha"])
+def test_a_metric_that_cannot_score_stops_after_the_first_candidate(iris, search):
+    """Check roc_auc on three classes: one error with the scorer's, not NaN."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=27, random_state=0),
+        param_space={"alpha": [1e-4, 1e-3, 1e-2, 1e-1]},
+        search=search,
+        scoring="roc_auc",
+        n_iter=4,
+        cv=3,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="scored on none") as raised:
+            tuner.fit(X, y)
+    assert "multi_class must be in ('ovo', 'ovr')" in str(raised.value)
+    assert not hasattr(tuner, "best_score_")
+    assert not [w for w in caught if "Traceback" in str(w.message)]

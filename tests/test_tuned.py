@@ -4,6 +4,7 @@ import copy
 import numbers
 import pickle
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -926,3 +927,55 @@ def test_multimetric_settings_refused_before_any_fit(iris, params, match):
     with pytest.raises(ValueError, match=match):
         tuner.fit(*iris)
     assert not hasattr(tuner, "cv_results_")
+
+
+@pytest.mark.parametrize(
+    ("fit_params", "error", "match"),
+    [
+        ({"sample_weight": np.ones(10)}, ValueError, r"shape \(10,\), not \(150,\)"),
+        ({"sample_weight": np.zeros(150)}, ValueError, "sums to zero"),
+        ({"sample_weight": np.full(150, np.nan)}, ValueError, "150 NaN or infinite"),
+        ({"sample_weight": -np.ones(150)}, ValueError, "150 negative values"),
+        ({"sample_wieght": np.ones(150)}, TypeError, r"\['sample_wieght'\]"),
+    ],
+    ids=["length", "zeros", "nan", "negative", "typo"],
+)
+def test_bad_fit_params_are_refused_before_any_fit(iris, fit_params, error, match):
+    """Check what would fail every fold is said at once, not after the search."""
+    X, y = iris
+    tuner = TunedMLPClassifier(_CountingMLP(), param_space={"alpha": [1e-4]}, cv=2)
+    _CountingMLP.n_fits = 0
+    original = {k: np.array(v, copy=True) for k, v in fit_params.items()}
+    with pytest.raises(error, match=match):
+        tuner.fit(X, y, **fit_params)
+    assert _CountingMLP.n_fits == 0
+    for name, value in fit_params.items():  # the user's arrays, untouched
+        np.testing.assert_array_equal(value, original[name])
+
+
+class _CountingMLP(MLPClassifier):
+    """An MLP that counts its fits in this process."""
+
+    n_fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        """Count, then fit."""
+        type(self).n_fits += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("search", ["grid", "halving", "asha"])
+def test_warnings_point_at_the_callers_line(iris, search):
+    """Check the unconverged-fits warning names this file, under every path."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=9, random_state=0),
+        param_space={"alpha": [1e-4, 1e-2]},
+        search=search,
+        n_iter=2,
+        cv=2,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning) as caught:
+        tuner.fit(X, y)
+    assert {Path(w.filename).name for w in caught} == {"test_tuned.py"}
