@@ -69,6 +69,7 @@ from ._choice import (
 )
 from ._compat import fit_and_score, joblib_loky_executor, loky_worker_processes
 from ._monitor import Interrupted
+from ._network import training_deadline
 from ._propose import MIN_STARTUP_CANDIDATES, GPProposer, Observation, TPEProposer
 
 # How asha proposes its candidates and when a rung promotes: the defaults,
@@ -144,7 +145,9 @@ class FoldResult:
         return self.error is None and self.n_epochs >= self.task.epochs
 
 
-def run_fold_task(task, model, template, X, y, fold, context, rebuild=None):
+def run_fold_task(
+    task, model, template, X, y, fold, context, rebuild=None, deadline=None
+):
     """Train and score one fold model: the unit of work a worker runs.
 
     Parameters
@@ -168,6 +171,9 @@ def run_fold_task(task, model, template, X, y, fold, context, rebuild=None):
         With no ``model``, the previous rung's task to train first: a
         resumed search retrains the fold model it replayed the scores of
         (the same model, seeded), then continues it.
+    deadline : float or None
+        The ``time.time()`` at which a dropout MLP stops training; the
+        result of a fit so cut has an ``error`` the search discards.
 
     Returns
     -------
@@ -175,7 +181,12 @@ def run_fold_task(task, model, template, X, y, fold, context, rebuild=None):
     """
     resource = context["resource"]
     if model is None and rebuild is not None:
-        model = run_fold_task(rebuild, None, template, X, y, fold, context).model
+        rebuilt = run_fold_task(
+            rebuild, None, template, X, y, fold, context, deadline=deadline
+        )
+        if _cut_by_deadline(rebuilt.error):
+            return FoldResult(**{**rebuilt.__dict__, "task": task})
+        model = rebuilt.model
     if model is None:
         estimator = clone(template).set_params(**task.params)
         parameters = {resource: task.epochs}
@@ -184,7 +195,7 @@ def run_fold_task(task, model, template, X, y, fold, context, rebuild=None):
         warm_start = resource.removesuffix("max_iter") + "warm_start"
         parameters = {resource: task.epochs - _epochs_trained(model), warm_start: True}
     train, test = fold
-    with _fold_fit_conditions(context.get("parent_pid")):
+    with _fold_fit_conditions(context.get("parent_pid")), training_deadline(deadline):
         out = fit_and_score(
             estimator,
             X,
@@ -282,7 +293,9 @@ def _die_with_parent(parent_pid):
     threading.Thread(target=watch, name="sk_mlp_tune-parent", daemon=True).start()
 
 
-def fit_and_score_fold(template, X, y, train, test, parameters, options, parent_pid):
+def fit_and_score_fold(
+    template, X, y, train, test, parameters, options, parent_pid, deadline=None
+):
     """Fit one candidate on one fold and score it: a task of every search but asha.
 
     Parameters
@@ -299,6 +312,9 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, parent_
         Keyword arguments of scikit-learn's ``_fit_and_score``.
     parent_pid : int or None
         The search's process, when this runs in a worker process of its.
+    deadline : float or None
+        The ``time.time()`` at which a dropout MLP stops training
+        (``max_time``); a fit so cut is marked ``out["cut_short"]``.
 
     Returns
     -------
@@ -308,11 +324,12 @@ def fit_and_score_fold(template, X, y, train, test, parameters, options, parent_
         The ``max_iter`` the fit ran out of before converging, if it did:
         one summary warning after the search counts these.
     """
-    with _fold_fit_conditions(parent_pid):
+    with _fold_fit_conditions(parent_pid), training_deadline(deadline):
         out = fit_and_score(
             clone(template), X, y, train=train, test=test, parameters=parameters,
             **options,
         )  # fmt: skip
+    out["cut_short"] = _cut_by_deadline(out["fit_error"])
     model = out.pop("estimator", None)
     if out["fit_error"] is not None or model is None:
         return out, None
@@ -612,6 +629,8 @@ class _CandidateFolds:
             (c, s) for c in range(len(candidates)) for s in range(len(splits))
         )
         self.started = set()
+        self.unbounded = set()  # the search's first candidate: it always finishes
+        self.cut = set()  # candidates a fold of which ran past the deadline
         self.folds = {}  # candidate -> {split: _fit_and_score dict}
         self.reached = {}  # candidate -> [max_iter reached or None, per fold]
         self.max_iter_reached = []  # of the candidates kept
@@ -623,19 +642,28 @@ class _CandidateFolds:
         if candidate not in self.started:
             if not monitor.may_start():
                 return None
+            if not monitor.n_started:
+                self.unbounded.add(candidate)
             monitor.started()
             self.started.add(candidate)
         self.pending.popleft()
         train, test = self.splits[split]
+        deadline = None if candidate in self.unbounded else monitor.deadline()
         arguments = (
             self.template, *self.data, train, test, self.candidates[candidate],
-            self.options, self.parent_pid,
+            self.options, self.parent_pid, deadline,
         )  # fmt: skip
         return Task((candidate, split), fit_and_score_fold, arguments)
 
     def finished(self, key, result):
         candidate, split = key
         out, max_iter_reached = result
+        if out.pop("cut_short", False) or candidate in self.cut:
+            # Past the deadline: discarded, as a fit cut short by Ctrl-C.
+            self.cut.add(candidate)
+            self.folds.pop(candidate, None)
+            self.monitor.stop("max_time")
+            return
         self.folds.setdefault(candidate, {})[split] = out
         self.reached.setdefault(candidate, []).append(max_iter_reached)
         if len(self.folds[candidate]) == len(self.splits):
@@ -671,6 +699,11 @@ class _CandidateFolds:
         )
         self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
         self.monitor.report(self.monitor.n_evaluated, self.monitor.best_score)
+
+
+def _cut_by_deadline(fit_error):
+    """Tell whether a fit failed because it ran past the search's deadline."""
+    return fit_error is not None and "TrainingDeadlinePassed" in fit_error
 
 
 def _raise_if_unscorable(scores, fit_errors, template, X, y, params, fold, options):
@@ -989,7 +1022,7 @@ class Checkpoint:
     def open(self):
         """Get ready to append: the file is opened at the first write."""
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk_mlp_tune-ckpt")
-        self._writes = []
+        self._failure = None
 
     def lookup(self, task):
         """Return the recorded result of ``task``, or None."""
@@ -1020,7 +1053,8 @@ class Checkpoint:
         thread, in order. A failed write is raised at the next write or at
         ``close``.
         """
-        self._raise_failed_writes()
+        if self._failure is not None:
+            raise self._failure
         task = result.task
         record = {
             "candidate": task.candidate,
@@ -1037,15 +1071,17 @@ class Checkpoint:
             "error": result.error,
             "stopped_by_tol": result.stopped_by_tol,
         }
-        self._writes.append(self._writer.submit(self._append, _frame(record)))
-
-    def _raise_failed_writes(self):
-        finished = [w for w in self._writes if w.done()]
-        self._writes = [w for w in self._writes if not w.done()]
-        for write in finished:
-            write.result()
+        self._writer.submit(self._append, _frame(record))
 
     def _append(self, frame):
+        if self._failure is not None:
+            return  # after a failed write, nothing more: the journal stays whole
+        try:
+            self._append_now(frame)
+        except Exception as error:
+            self._failure = error
+
+    def _append_now(self, frame):
         if self._file is None:
             try:
                 self._file = open(self.path, "r+b" if self._good_size else "wb")
@@ -1070,7 +1106,8 @@ class Checkpoint:
             return
         try:
             writer.shutdown(wait=True)
-            self._raise_failed_writes()
+            if self._failure is not None:
+                raise self._failure
         finally:
             self._writer = None
             if self._file is not None:
@@ -1545,13 +1582,21 @@ class _AshaTasks:
         model = self.models.get((task.candidate, task.fold))
         # A model replayed from the checkpoint is retrained, then continued.
         rebuild = previous.task if previous is not None and model is None else None
+        # The first candidate's first rung always finishes: a search with no
+        # result would have nothing to give.
+        first = task.candidate == 0 and task.rung == 0
+        deadline = None if first else monitor.deadline()
         arguments = (
             task, model, self.template, self.X, self.y, self.folds[task.fold],
-            self.context, rebuild,
+            self.context, rebuild, deadline,
         )  # fmt: skip
         return Task(task, run_fold_task, arguments)
 
     def finished(self, task, result):
+        if _cut_by_deadline(result.error):
+            # Past the deadline: discarded, as a fit cut short by Ctrl-C.
+            self.monitor.stop("max_time")
+            return
         checkpoint = self.checkpoint
         if checkpoint is not None and checkpoint.lookup(task) is None:
             checkpoint.write(result)

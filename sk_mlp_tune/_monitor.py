@@ -132,6 +132,17 @@ class SearchMonitor:
             self.stop("max_time")
         return not self.stopped
 
+    def deadline(self):
+        """Return the ``time.time()`` by which training must end, or None.
+
+        What is left of the budget once the estimated refit of the best so
+        far is set aside: a dropout MLP still training then stops at the end
+        of its epoch, and its fit is discarded.
+        """
+        if self.max_time is None:
+            return None
+        return time.time() + self.max_time - self.elapsed - self.refit_estimate
+
     def started(self):
         """Take note that new work started."""
         self.n_started += 1

@@ -12,7 +12,10 @@ the parent class. The parent's internals they rely on are probed in
 ``_compat.MLP_INTERNALS``.
 """
 
+import contextlib
+import contextvars
 import numbers
+import time
 import warnings
 from typing import ClassVar
 
@@ -26,6 +29,32 @@ from sklearn.utils import gen_batches, shuffle
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._compat import DROPOUT_TESTED_SKLEARN, MLP_INTERNALS, Interval, StrOptions
+
+
+class TrainingDeadlinePassed(Exception):
+    """A fit ran past the deadline its search set (``max_time``): cut short."""
+
+
+# The time.time() after which a dropout MLP stops training at the end of an
+# epoch, set by the search around a fold fit (training_deadline).
+_DEADLINE = contextvars.ContextVar("sk_mlp_tune_training_deadline", default=None)
+
+
+@contextlib.contextmanager
+def training_deadline(deadline):
+    """Cut the dropout MLPs' training at the first epoch that ends after ``deadline``.
+
+    ``deadline`` is a ``time.time()`` (worker processes share the clock),
+    or None for none. A fit cut so raises :class:`TrainingDeadlinePassed`;
+    the search discards it, as a fit cut short by Ctrl-C. scikit-learn's
+    own MLPs run their epochs to the end.
+    """
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
 
 # A funnel halves the width at each layer, but never below this many units
 # (or the first layer's width, if smaller): narrower layers lose information
@@ -323,6 +352,12 @@ class _DropoutMLPMixin:
                     self._optimizer.update_params(params, coef_grads + intercept_grads)
 
                 self.n_iter_ += 1
+                deadline = _DEADLINE.get()
+                if deadline is not None and time.time() > deadline:
+                    raise TrainingDeadlinePassed(
+                        f"the search's time budget ran out after {self.n_iter_} "
+                        "epochs of this fit"
+                    )
                 self.loss_ = accumulated_loss / X_train.shape[0]
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)

@@ -329,3 +329,29 @@ def test_the_loop_hands_results_over_in_submission_order():
     with TaskLoop(1, _monitor(), pre_dispatch="all") as loop:
         loop.run(source)
     assert [key for key, _ in source.results] == list(range(6))
+
+
+def test_a_failed_checkpoint_write_is_raised_and_nothing_follows_it(
+    tmp_path, monkeypatch
+):
+    """Check a full disk: the error comes out, and no record is written after it."""
+    import errno
+    import os
+
+    path = tmp_path / "search.ckpt"
+    journal = Checkpoint(path, "fingerprint")
+    journal.open()
+    results = _fold_results(3)
+    journal.write(results[0])
+    journal._writer.submit(lambda: None).result()  # the first write is done
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    journal.write(results[1])
+    with pytest.raises(OSError, match="No space left"):
+        journal.close()
+    monkeypatch.undo()
+    # The first record is whole; the journal ends where the disk filled.
+    assert Checkpoint(path, "fingerprint").lookup(results[0].task) is not None
