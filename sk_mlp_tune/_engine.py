@@ -365,17 +365,30 @@ class WorkerLostError(RuntimeError):
         super().__init__(message)
         self.running = running
         self.finished_results_ = None
+        self.without_hint = message  # the message less where to find the results
 
 
 def _worker_lost(error, running, *, resume_hint):
-    shown = "; ".join(f"candidate {index} {params}" for index, params in running)
-    return WorkerLostError(
+    shown = "; ".join(
+        f"candidate {index} {_plain_params(params)}" for index, params in running
+    )
+    lost = WorkerLostError(
         f"A worker process died while fitting {shown} ({type(error).__name__}). "
         "The usual cause is memory: a candidate too large for the machine, or "
         "too many jobs at once; try a smaller space or fewer n_jobs. "
         f"{resume_hint}",
         running,
     )
+    lost.without_hint = str(lost).removesuffix(f" {resume_hint}")
+    return lost
+
+
+def _plain_params(params):
+    """Return ``params`` as a user reads them: 0.001, not np.float64(0.001)."""
+    return {
+        name: value.item() if isinstance(value, np.generic) else value
+        for name, value in params.items()
+    }
 
 
 @dataclass

@@ -116,8 +116,7 @@ def demo(
         f"{cv}-fold cross-validation."
     )
     start = time.perf_counter()
-    with _tuner_interruption_said_once():
-        model.fit(X_train, y_train)
+    _fit(model, X_train, y_train, checkpoint)
     _print_summary(tuner, "accuracy", model.score(X_test, y_test), start)
     if tuner.stop_reason_ == "interrupted":
         _say_interrupted(tuner, "accuracy")
@@ -164,6 +163,22 @@ def _tuner_interruption_said_once():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Interrupted \(Ctrl-C\)")
         yield
+
+
+def _fit(model, X, y, checkpoint):
+    """Fit ``model``; a dead worker ends in one line saying what the user can do."""
+    try:
+        with _tuner_interruption_said_once():
+            model.fit(X, y)
+    except WorkerLostError as error:
+        # Its finished candidates are in the error, for the API's callers;
+        # here a checkpoint is what keeps the work.
+        resume = (
+            "fit again with the same --checkpoint to resume"
+            if checkpoint
+            else "--search asha --checkpoint FILE lets a search resume where it stopped"
+        )
+        raise CommandError(f"{error.without_hint} ({resume})") from None
 
 
 def _say_interrupted(tuner, metric):
@@ -410,8 +425,7 @@ def command_fit(args):
         f"{frame.shape[1]} feature columns."
     )
     start = time.perf_counter()
-    with _tuner_interruption_said_once():
-        model.fit(X_train, y_train)
+    _fit(model, X_train, y_train, args.checkpoint)
     y_pred = model.predict(X_test)
     if args.scoring is None:
         metric, held_out = (

@@ -600,3 +600,29 @@ def test_a_numeric_column_with_much_text_is_read_as_categories_with_a_warning(
     err = capsys.readouterr().err
     assert re.search(r"warning: column 'weight' .* holds numbers in 67%", err)
     assert "['n/a?', 'n/a?', 'n/a?']" in err
+
+
+def test_a_dead_worker_during_fit_says_what_the_command_line_can_do(
+    iris_csv, capsys, monkeypatch
+):
+    """Check the line: plain values, and a checkpoint, not an API attribute."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sk_mlp_tune import TunedMLPClassifier
+    from sk_mlp_tune._engine import _worker_lost
+
+    def die(self, X, y, **params):
+        raise _worker_lost(
+            BrokenProcessPool(),
+            [(3, {"alpha": np.float64(0.001)})],
+            resume_hint="The finished ones are in this error's finished_results_.",
+        )
+
+    monkeypatch.setattr(TunedMLPClassifier, "fit", die)
+    status, err = _error(["fit", str(iris_csv), "--target", "target", *FAST], capsys)
+    assert status == 1
+    assert "candidate 3 {'alpha': 0.001}" in err
+    assert "np.float64" not in err
+    assert "finished_results_" not in err
+    assert "--checkpoint" in err
+    assert len(err.splitlines()) == 1
