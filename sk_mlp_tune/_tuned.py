@@ -605,7 +605,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         if state is None:
             return None
         settings = _scoring_settings(self)
-        changed = [name for name in settings if settings[name] != state.settings[name]]
+        # A state recorded by an earlier version has no settings: start over.
+        recorded = getattr(state, "settings", {})
+        changed = [name for name in settings if settings[name] != recorded.get(name)]
         if state.search != self.search:
             changed.insert(0, "the search strategy")
         if not state.same_data(X, y):
