@@ -43,6 +43,7 @@ _ENGINE_RESULTS = (
     "n_tasks_replayed_",
     "rungs_",
     "stop_reason_",
+    "worker_lost_",
 )
 
 

@@ -342,7 +342,13 @@ def fit_and_score_fold(
 
 
 class WorkerLostError(RuntimeError):
-    """A worker process died during a search: killed, or out of memory.
+    """A worker process died before any candidate finished: killed, or out of memory.
+
+    A worker that dies later stops the search as Ctrl-C does: the tuner
+    keeps the candidates that finished, refits the best, warns naming the
+    candidates that were running, and sets ``stop_reason_`` to
+    ``"worker_lost"``. This error is raised only when there is nothing to
+    keep.
 
     Parameters
     ----------
@@ -355,31 +361,25 @@ class WorkerLostError(RuntimeError):
     ----------
     running : list of (int, dict)
         As given.
-    finished_results_ : dict or None
-        The candidates that had finished every fold, in the layout of
-        ``cv_results_``; None if none had (or, for ``search="asha"``, see
-        its checkpoint).
     """
 
     def __init__(self, message, running):
         super().__init__(message)
         self.running = running
-        self.finished_results_ = None
-        self.without_hint = message  # the message less where to find the results
+        self.without_hint = message  # the message less how to resume
 
 
-def _worker_lost(error, running, *, resume_hint):
+def _worker_lost(error, running, *, resume_hint=""):
     shown = "; ".join(
         f"candidate {index} {_plain_params(params)}" for index, params in running
     )
-    lost = WorkerLostError(
+    what = (
         f"A worker process died while fitting {shown} ({type(error).__name__}). "
         "The usual cause is memory: a candidate too large for the machine, or "
-        "too many jobs at once; try a smaller space or fewer n_jobs. "
-        f"{resume_hint}",
-        running,
+        "too many jobs at once; try a smaller space or fewer n_jobs."
     )
-    lost.without_hint = str(lost).removesuffix(f" {resume_hint}")
+    lost = WorkerLostError(f"{what} {resume_hint}".rstrip(), running)
+    lost.without_hint = what
     return lost
 
 
@@ -522,6 +522,7 @@ class TaskLoop:
                     try:
                         result = future.result()
                     except BrokenProcessPool as error:
+                        self.monitor.stop("worker_lost")
                         running = [key for _, key in sorted(in_flight.values())]
                         self._stop_workers(in_flight)
                         return LoopEnd(worker_died=error, running=running)
@@ -615,12 +616,7 @@ class CandidateRunner:
         lost = None
         if end is not None and end.worker_died is not None:
             running = sorted({candidate for candidate, _ in end.running})
-            lost = _worker_lost(
-                end.worker_died,
-                [(c, candidates[c]) for c in running],
-                resume_hint="The candidates that had finished are in this "
-                "error's finished_results_.",
-            )
+            lost = _worker_lost(end.worker_died, [(c, candidates[c]) for c in running])
         return batch.complete(), lost
 
 
@@ -1427,22 +1423,24 @@ class AsynchronousHalving:
             monitor.close()
             if checkpoint is not None:
                 checkpoint.close()
+        lost = None
         if end is not None and end.worker_died is not None:
-            hint = (
-                f"Every finished fold is in the checkpoint {s.checkpoint!r}: fit "
-                "again to resume from there."
-                if checkpoint is not None
-                else "Give checkpoint= (with an integer random_state) to resume a "
-                "search from where it stopped."
-            )
             running = sorted({(t.candidate, t.rung) for t in end.running})
-            raise _worker_lost(
+            lost = _worker_lost(
                 end.worker_died,
                 [(c, scheduler.params[c]) for c, _ in running],
-                resume_hint=hint,
-            ) from None
+                resume_hint=(
+                    f"Every finished fold is in the checkpoint {s.checkpoint!r}: "
+                    "fit again to resume from there."
+                    if checkpoint is not None
+                    else "Give checkpoint= (with an integer random_state) to "
+                    "resume a search from where it stopped."
+                ),
+            )
         if end is not None and not _any_row_finished(tasks.results, len(folds)):
-            raise end.interrupted  # Ctrl-C before anything finished
+            # Nothing finished: Ctrl-C, or the dead worker, goes on up.
+            raise lost or end.interrupted
+        self.worker_lost_ = lost
         self.stop_reason_ = monitor.stop_reason
         self.n_tasks_replayed_ = tasks.n_replayed
         self._set_results(scheduler, tasks.results, len(folds))

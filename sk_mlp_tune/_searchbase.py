@@ -35,7 +35,7 @@ from ._compat import (
     search_callback_context,
     warn_or_raise_about_fit_failures,
 )
-from ._engine import CandidateRunner
+from ._engine import CandidateRunner, WorkerLostError
 from ._monitor import Interrupted, SearchMonitor, SearchStopped
 
 
@@ -73,7 +73,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
 
     Returns
     -------
-    stop : SearchStopped, Interrupted or None
+    stop : SearchStopped, Interrupted, WorkerLostError or None
         Why the search stopped early, if it did. With nothing finished, the
         search is left unfitted.
     """
@@ -98,7 +98,6 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         )  # fmt: skip
         n_kept = found.keep(candidate_params, finished, more_results)
         if lost is not None:
-            lost.finished_results_ = found.results or None
             raise lost
         if n_kept < len(candidate_params):
             raise SearchStopped
@@ -114,6 +113,9 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         if interrupted.presses > 1:
             raise
         stop = interrupted
+    except WorkerLostError as lost:
+        # Like Ctrl-C: what finished is kept, and the best of it refitted.
+        stop = lost
     if not found.out:
         if stop is None:
             raise ValueError(
@@ -263,10 +265,17 @@ def run_search(search, X, y, params):
     end, silently. The fits that stopped at ``max_iter`` are counted in
     ``search.max_iter_reached_``.
 
+    Like Ctrl-C, a worker process that dies stops the search and keeps what
+    finished (``stop_reason_`` ``"worker_lost"``); ``search.worker_lost_``
+    is then the :class:`~sk_mlp_tune.WorkerLostError` naming what was
+    running, and None otherwise.
+
     Raises
     ------
     KeyboardInterrupt
         On Ctrl-C before any candidate finished.
+    WorkerLostError
+        When a worker died before any candidate finished.
     """
     monitor = getattr(search, "monitor", None) or SearchMonitor(
         max_time=None, n_planned=search.n_planned_candidates(), progress=False
@@ -288,11 +297,16 @@ def run_search(search, X, y, params):
             )
         if isinstance(stop, Interrupted):
             monitor.stop("interrupted")
+        elif isinstance(stop, WorkerLostError):
+            monitor.stop("worker_lost")
     finally:
         monitor.close()
-    if monitor.stop_reason == "interrupted" and monitor.n_evaluated == 0:
-        # Nothing finished: Ctrl-C goes on up.
-        raise KeyboardInterrupt
+    lost = stop if isinstance(stop, WorkerLostError) else None
+    stopped_short = monitor.stop_reason in ("interrupted", "worker_lost")
+    if stopped_short and not monitor.n_evaluated:
+        # Nothing finished: Ctrl-C, or the dead worker, goes on up.
+        raise lost or KeyboardInterrupt()
+    search.worker_lost_ = lost
     search.max_iter_reached_ = runner.max_iter_reached
     search.stop_reason_ = monitor.stop_reason
     return search

@@ -546,14 +546,21 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self._features_seen_by_best_estimator()
         self._count_unconverged(search, previous)
         self.stop_reason_ = search.stop_reason_
+        kept = "kept them and refitted the best" if self.refit else "kept them"
+        kept = (
+            f"{monitor.n_evaluated} of {monitor.n_planned} candidates had "
+            f"finished: {kept} (best CV score "
+            f"{getattr(self, 'best_score_', float('nan')):.4f}); "
+            f"stop_reason_ is {self.stop_reason_!r}."
+        )
         if self.stop_reason_ == "interrupted":
-            kept = "kept them and refitted the best" if self.refit else "kept them"
             warn_user(
-                f"Interrupted (Ctrl-C) after {monitor.n_evaluated} of "
-                f"{monitor.n_planned} candidates had finished: {kept} (best CV "
-                f"score {getattr(self, 'best_score_', float('nan')):.4f}); "
-                "stop_reason_ is 'interrupted'. A second Ctrl-C aborts the fit.",
+                f"Interrupted (Ctrl-C) after {kept} A second Ctrl-C aborts the fit.",
                 UserWarning,
+            )
+        elif self.stop_reason_ == "worker_lost":
+            warn_user(
+                f"{search.worker_lost_} The search stopped after {kept}", UserWarning
             )
         # Only a warm-started fit pays for hashing the data.
         X, y, _ = refit_data
@@ -1217,10 +1224,11 @@ HalvingRandomSearchCV or the engine's AsynchronousHalvingSearchCV
     refit_time_ : float
         Seconds spent refitting the best candidate. Only with ``refit=True``.
 
-    stop_reason_ : {"completed", "max_time", "interrupted"}
+    stop_reason_ : {"completed", "max_time", "interrupted", "worker_lost"}
         Why the search stopped: it ran every candidate, the time budget ran
-        out, or Ctrl-C was pressed (the candidates that had finished are
-        kept and the best refitted; see :ref:`faults`).
+        out, Ctrl-C was pressed, or a worker process died (out of memory,
+        say). After the last two the candidates that had finished are kept
+        and the best refitted, with a warning; see :ref:`faults`.
 
     search_time_ : float
         Seconds the last ``fit`` took, refit included.

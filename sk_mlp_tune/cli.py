@@ -6,7 +6,8 @@ standard error and exit status 1; ``--debug`` shows the traceback instead.
 
 Ctrl-C during the search stops it, keeps what finished, writes the outputs
 from the best so far and exits 130; a second Ctrl-C exits 130 at once,
-writing nothing. SIGTERM stops the workers with the process: exit 143.
+writing nothing. A worker process that dies does the same, exiting 1.
+SIGTERM stops the workers with the process: exit 143.
 """
 
 import argparse
@@ -45,6 +46,7 @@ class Terminated(BaseException):
 # Exit statuses of a process stopped by SIGINT and by SIGTERM, as shells give.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
+EXIT_WORKER_LOST = 1  # a failure, though the best finished candidate was written
 
 
 # -- demo ---------------------------------------------------------------------
@@ -118,8 +120,7 @@ def demo(
     start = time.perf_counter()
     _fit(model, X_train, y_train, checkpoint)
     _print_summary(tuner, "accuracy", model.score(X_test, y_test), start)
-    if tuner.stop_reason_ == "interrupted":
-        _say_interrupted(tuner, "accuracy")
+    if _say_why_stopped(tuner, "accuracy", checkpoint):
         return model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its own ConvergenceWarning, if any
@@ -158,31 +159,40 @@ def _print_summary(tuner, metric, held_out, start):
 
 
 @contextlib.contextmanager
-def _tuner_interruption_said_once():
-    """Silence the tuner's interruption warning: the command says it in one line."""
+def _stop_said_once():
+    """Silence the tuner's warning on an early stop: the command says it in one line."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Interrupted \(Ctrl-C\)")
+        warnings.filterwarnings("ignore", message="A worker process died")
         yield
 
 
 def _fit(model, X, y, checkpoint):
-    """Fit ``model``; a dead worker ends in one line saying what the user can do."""
+    """Fit ``model``; a worker dead before anything finished ends in one line."""
     try:
-        with _tuner_interruption_said_once():
+        with _stop_said_once():
             model.fit(X, y)
     except WorkerLostError as error:
-        # Its finished candidates are in the error, for the API's callers;
-        # here a checkpoint is what keeps the work.
-        resume = (
-            "fit again with the same --checkpoint to resume"
-            if checkpoint
-            else "--search asha --checkpoint FILE lets a search resume where it stopped"
-        )
-        raise CommandError(f"{error.without_hint} ({resume})") from None
+        hint = _resume_hint(checkpoint)
+        raise CommandError(f"{error.without_hint} ({hint})") from None
 
 
-def _say_interrupted(tuner, metric):
-    """Print the one line of an interrupted search, on standard error."""
+def _resume_hint(checkpoint):
+    return (
+        "fit again with the same --checkpoint to resume"
+        if checkpoint
+        else "--search asha --checkpoint FILE lets a search resume where it stopped"
+    )
+
+
+def _say_why_stopped(tuner, metric, checkpoint):
+    """Say in one line, on standard error, why a search stopped before its end.
+
+    Return whether it did: Ctrl-C, or a worker process that died. The
+    finished candidates were kept either way, and the best refitted.
+    """
+    if tuner.stop_reason_ not in ("interrupted", "worker_lost"):
+        return False
     search = tuner.search_
     # asha plans candidates, each finished once it is through its first rung;
     # the others plan evaluations (halving: a candidate per rung).
@@ -191,11 +201,17 @@ def _say_interrupted(tuner, metric):
         n_done = search.n_candidates_[0]
     else:
         n_done = len(tuner.cv_results_["params"])
-    print(
-        f"{PROG}: interrupted after {n_done} of {n_planned} candidates; best CV "
-        f"{metric} {tuner.best_score_:.4f}",
-        file=sys.stderr,
-    )
+    best = f"best CV {metric} {tuner.best_score_:.4f}"
+    kept = f"{n_done} of {n_planned} candidates; {best}"
+    if tuner.stop_reason_ == "interrupted":
+        said = f"interrupted after {kept}"
+    else:
+        said = (
+            f"{search.worker_lost_.without_hint} Kept the {kept} "
+            f"({_resume_hint(checkpoint)})"
+        )
+    print(f"{PROG}: {said}", file=sys.stderr)
+    return True
 
 
 # -- reading data -------------------------------------------------------------
@@ -435,9 +451,7 @@ def command_fit(args):
     else:
         metric, held_out = args.scoring, get_scorer(args.scoring)(model, X_test, y_test)
     _print_summary(tuner, metric, held_out, start)
-    interrupted = tuner.stop_reason_ == "interrupted"
-    if interrupted:
-        _say_interrupted(tuner, metric)
+    stopped = _say_why_stopped(tuner, metric, args.checkpoint)
 
     bundle = {
         "model": model,
@@ -455,7 +469,9 @@ def command_fit(args):
         print(f"Model written to {args.output}")
     if args.report:
         _write_bundle_report(bundle, args.report)
-    return EXIT_INTERRUPTED if interrupted else 0
+    if not stopped:
+        return 0
+    return EXIT_INTERRUPTED if tuner.stop_reason_ == "interrupted" else EXIT_WORKER_LOST
 
 
 def _check_outputs(outputs, inputs):
@@ -815,9 +831,10 @@ def main(argv=None):
     Returns
     -------
     status : int
-        The exit status: 0 on success, 1 on an error, 130 after Ctrl-C
-        (the outputs written from the best so far, or nothing after a
-        second Ctrl-C), 143 after SIGTERM (nothing written).
+        The exit status: 0 on success, 1 on an error or a dead worker
+        (after a dead worker, the outputs written from the best so far),
+        130 after Ctrl-C (the outputs written from the best so far, or
+        nothing after a second Ctrl-C), 143 after SIGTERM (nothing written).
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -375,7 +375,7 @@ def test_ctrl_c_with_workers_keeps_results_and_stops_them(iris):
 
 
 def test_a_dead_worker_keeps_what_finished_and_names_the_candidate(iris, tmp_path):
-    """Check one clear error that names the running candidates, results kept.
+    """Check that a dead worker stops the search as Ctrl-C does, naming the candidate.
 
     The dying candidate dies once the first one is in: the main process
     says so on its progress line, which sets the event.
@@ -392,15 +392,76 @@ def test_a_dead_worker_keeps_what_finished_and_names_the_candidate(iris, tmp_pat
     start = time.perf_counter()
     with (
         contextlib.redirect_stderr(_WhenEvaluated(1, event.touch)),
-        pytest.raises(WorkerLostError, match=r"candidate 1 \{'die': True\}") as raised,
+        pytest.warns(UserWarning, match=r"candidate 1 \{'die': True\}") as said,
     ):
         tuner.set_params(verbose=1).fit(X, y)
     assert time.perf_counter() - start < TIME_LIMIT
-    assert "memory" in str(raised.value)
-    finished = raised.value.finished_results_
-    assert finished["params"] == [{"die": False}]
-    assert np.isfinite(finished["mean_test_score"]).all()
+    (lost,) = [w for w in said if "worker process died" in str(w.message)]
+    assert "memory" in str(lost.message)
+    assert "stop_reason_ is 'worker_lost'" in str(lost.message)
+    assert tuner.stop_reason_ == "worker_lost"
+    assert tuner.cv_results_["params"] == [{"die": False}]
+    assert np.isfinite(tuner.cv_results_["mean_test_score"]).all()
+    assert tuner.best_params_ == {"die": False}
+    # The best finished candidate, refitted.
+    assert tuner.best_estimator_.die is False
+    assert len(tuner.coefs_) == 2
+    assert tuner.predict(X).shape == y.shape
+
+
+def test_a_worker_dead_before_anything_finished_raises(iris):
+    """Check one clear error when there is nothing to keep."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        DyingMLP(die=True), param_space={"die": [True]}, search="grid", cv=2, n_jobs=2
+    )
+    with pytest.raises(WorkerLostError, match=r"candidate 0 \{'die': True\}"):
+        tuner.fit(X, y)
     assert not hasattr(tuner, "cv_results_")
+
+
+def test_a_dead_worker_on_the_command_line_writes_the_best_so_far(
+    tmp_path, monkeypatch, capsys
+):
+    """Check that ``sk-mlp-tune fit`` writes the best finished candidate, as on Ctrl-C.
+
+    The command builds its own tuner; its ``fit`` is wrapped to search the
+    dying space instead, the rest of the command as it is.
+    """
+    from sklearn.datasets import load_iris
+
+    skops_io = pytest.importorskip("skops.io", reason="needs skops to read the model")
+
+    from sk_mlp_tune import cli
+
+    data = tmp_path / "iris.csv"
+    load_iris(as_frame=True).frame.to_csv(data, index=False)
+    event = tmp_path / "first-candidate-in"
+    fit = TunedMLPClassifier.fit
+
+    def fit_dying_space(self, X, y, **params):
+        self.set_params(
+            estimator=DyingMLP(wait_for=str(event)),
+            param_space={"die": [False, True]},
+            search="grid",
+            n_jobs=2,
+        )
+        with contextlib.redirect_stderr(_WhenEvaluated(1, event.touch)):
+            return fit(self, X, y, **params)
+
+    monkeypatch.setattr(TunedMLPClassifier, "fit", fit_dying_space)
+    model = tmp_path / "model.skops"
+    argv = ["fit", str(data), "--target", "target", "--cv", "2"]
+    status = cli.main([*argv, "--output", str(model)])
+    err = capsys.readouterr().err.strip()
+    assert status == 1
+    assert err.startswith("sk-mlp-tune: A worker process died while fitting ")
+    assert "candidate 1 {'die': True}" in err
+    assert "Kept the 1 of 2 candidates; best CV accuracy " in err
+    assert "--checkpoint" in err
+    assert len(err.splitlines()) == 1
+    bundle = skops_io.load(model, trusted=skops_io.get_untrusted_types(file=model))
+    assert bundle["model"][-1].best_params_ == {"die": False}
 
 
 def test_a_dead_worker_in_asha_resumes_from_the_checkpoint(iris, tmp_path):
@@ -418,9 +479,10 @@ def test_a_dead_worker_in_asha_resumes_from_the_checkpoint(iris, tmp_path):
         random_state=0,
         checkpoint=tmp_path / "search.ckpt",
     )
-    with pytest.raises(WorkerLostError, match="fit again to resume"):
+    with pytest.warns(UserWarning, match="fit again to resume"):
         tuner.fit(X, y)
     assert not flag.exists()
+    assert tuner.stop_reason_ == "worker_lost"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         tuner.fit(X, y)
