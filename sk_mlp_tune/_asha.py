@@ -44,6 +44,7 @@ _ENGINE_RESULTS = (
     "rungs_",
     "stop_reason_",
     "worker_lost_",
+    "out_of_fold_",
 )
 
 
@@ -80,11 +81,15 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
         Set before ``fit``: the candidates evaluated first, and their origin.
     selection : {"best", "one_se"}
         Set before ``fit``: the rule that picks the best candidate.
+    keep_predictions : bool
+        Set before ``fit``: whether to keep the top rung's out-of-fold
+        predictions, for an ensemble, in ``out_of_fold_``.
     """
 
     monitor = None
     starting_candidates = ()
     selection = "best"
+    keep_predictions = False
 
     def __init__(
         self,
@@ -120,6 +125,17 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
         self.seeded = seeded
         self.n_points = n_points
         self.checkpoint = checkpoint
+
+    def refit_params(self, row):
+        """Return the parameters that refit the candidate of ``cv_results_[row]``.
+
+        Its rung's epochs included, as the best candidate is refitted.
+        """
+        resource = epochs_parameter(self.estimator)
+        return {
+            **self.cv_results_["params"][row],
+            resource: int(self.cv_results_["n_resources"][row]),
+        }
 
     def n_planned_candidates(self):
         """Return how many candidates the search starts without a budget."""
@@ -173,6 +189,7 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
             seeded=self.seeded,
             n_points=self.n_points,
             checkpoint=self.checkpoint,
+            keep_predictions=self.keep_predictions,
             fingerprint_parts=(
                 job.X,
                 job.y,

@@ -36,6 +36,7 @@ from sklearn.model_selection._validation import (
     _insert_error_scores,
     _warn_or_raise_about_fit_failures,
 )
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -49,6 +50,7 @@ from sklearn.utils.validation import _check_method_params, _num_samples
 check_method_params = _check_method_params
 insert_error_scores = _insert_error_scores
 num_samples = _num_samples
+safe_indexing = _safe_indexing  # rows of an array, a DataFrame or a list
 warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "mlflow_training_session_active",
     "named_scorers",
     "num_samples",
+    "safe_indexing",
     "score_function",
     "search_callback_context",
     "search_scorers",

@@ -38,6 +38,8 @@ Scores and timings are computed by scikit-learn's own ``_fit_and_score``,
 so a row of ``cv_results_`` means what it means for ``GridSearchCV``.
 """
 
+import base64
+import binascii
 import contextlib
 import itertools
 import json
@@ -68,6 +70,7 @@ from ._choice import (
     preferred_rows,
 )
 from ._compat import fit_and_score, joblib_loky_executor, loky_worker_processes
+from ._ensemble import fold_predictions, out_of_fold
 from ._monitor import Interrupted
 from ._network import training_deadline
 from ._propose import MIN_STARTUP_CANDIDATES, GPProposer, Observation, TPEProposer
@@ -126,6 +129,8 @@ class FoldResult:
     to continue from at the next rung; ``n_epochs`` the epochs it has
     trained in all, fewer than the rung's when it stopped by its tolerance
     (``stopped_by_tol``: it has nothing left to train at the next rung).
+    ``predictions`` are its predictions on the fold's held-out rows, when
+    the search keeps them for an ensemble.
     """
 
     task: FoldTask
@@ -138,6 +143,7 @@ class FoldResult:
     error: str | None
     stopped_by_tol: bool = False
     model: object = field(repr=False, default=None)
+    predictions: object = field(repr=False, default=None)
 
     @property
     def reached_max_iter(self):
@@ -166,7 +172,8 @@ def run_fold_task(
         ``scorer``, ``refit_metric`` (the metric ranked by, ``"score"``
         for one), ``resource`` (the epochs parameter, e.g.
         ``"mlp__max_iter"``), ``fit_params``, ``score_params``,
-        ``return_train_score`` and ``error_score``.
+        ``return_train_score``, ``error_score``, and ``predict``: whether
+        to return the predictions on the held-out rows.
     rebuild : FoldTask, default=None
         With no ``model``, the previous rung's task to train first: a
         resumed search retrains the fold model it replayed the scores of
@@ -222,6 +229,11 @@ def run_fold_task(
         error=out["fit_error"],
         stopped_by_tol=not failed and _stopped_by_tolerance(out["estimator"]),
         model=None if failed else out["estimator"],
+        predictions=(
+            fold_predictions(out["estimator"], X, test)
+            if context.get("predict") and not failed
+            else None
+        ),
     )
 
 
@@ -294,8 +306,9 @@ def _die_with_parent(parent_pid):
 
 
 def fit_and_score_fold(
-    template, X, y, train, test, parameters, options, parent_pid, deadline=None
-):
+    template, X, y, train, test, parameters, options, parent_pid, deadline=None,
+    predict=False,
+):  # fmt: skip
     """Fit one candidate on one fold and score it: a task of every search but asha.
 
     Parameters
@@ -315,6 +328,9 @@ def fit_and_score_fold(
     deadline : float or None
         The ``time.time()`` at which a dropout MLP stops training
         (``max_time``); a fit so cut is marked ``out["cut_short"]``.
+    predict : bool, default=False
+        Whether to return the model's predictions on the fold's held-out
+        rows, for an ensemble, in ``out["predictions"]``.
 
     Returns
     -------
@@ -333,6 +349,8 @@ def fit_and_score_fold(
     model = out.pop("estimator", None)
     if out["fit_error"] is not None or model is None:
         return out, None
+    if predict:
+        out["predictions"] = fold_predictions(model, X, test)
     final = final_step(model)
     n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
     if n_iter is None or not isinstance(max_iter, int | np.integer):
@@ -570,10 +588,14 @@ class CandidateRunner:
         The budget, progress and stop reason.
     pre_dispatch : int or str, default="2*n_jobs"
         Fold fits handed to the workers ahead, as in ``GridSearchCV``.
+    predict : bool, default=False
+        Whether the fold tasks return their predictions on the held-out
+        rows (``out["predictions"]``), for an ensemble.
     """
 
-    def __init__(self, n_jobs, monitor, pre_dispatch="2*n_jobs"):
+    def __init__(self, n_jobs, monitor, pre_dispatch="2*n_jobs", predict=False):
         self.loop = TaskLoop(n_jobs, monitor, pre_dispatch)
+        self.predict = predict
         self.max_iter_reached = []
 
     def __enter__(self):
@@ -609,8 +631,9 @@ class CandidateRunner:
             Set when a worker process died: the search stops there.
         """
         batch = _CandidateFolds(
-            template, self.loop, X, y, candidates, splits, options, score_name
-        )
+            template, self.loop, X, y, candidates, splits, options, score_name,
+            self.predict,
+        )  # fmt: skip
         end = self.loop.run(batch)
         self.max_iter_reached.extend(batch.max_iter_reached)
         lost = None
@@ -623,7 +646,9 @@ class CandidateRunner:
 class _CandidateFolds:
     """A batch of candidates as fold tasks, and the folds that finished."""
 
-    def __init__(self, template, loop, X, y, candidates, splits, options, score_name):
+    def __init__(
+        self, template, loop, X, y, candidates, splits, options, score_name, predict
+    ):
         self.template = template
         self.X, self.y = X, y
         self.monitor = loop.monitor
@@ -634,6 +659,7 @@ class _CandidateFolds:
         self.splits = splits
         self.options = options
         self.score_name = score_name
+        self.predict = predict
         self.pending = deque(
             (c, s) for c in range(len(candidates)) for s in range(len(splits))
         )
@@ -660,7 +686,7 @@ class _CandidateFolds:
         deadline = None if candidate in self.unbounded else monitor.deadline()
         arguments = (
             self.template, *self.data, train, test, self.candidates[candidate],
-            self.options, self.parent_pid, deadline,
+            self.options, self.parent_pid, deadline, self.predict,
         )  # fmt: skip
         return Task((candidate, split), fit_and_score_fold, arguments)
 
@@ -1051,8 +1077,9 @@ class Checkpoint:
                 n_epochs=int(record["n_epochs"]),
                 error=None if record["error"] is None else str(record["error"]),
                 stopped_by_tol=bool(record["stopped_by_tol"]),
+                predictions=_array_from_record(record.get("predictions")),
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
             return None  # a damaged record: the task is run again
 
     def write(self, result):
@@ -1080,6 +1107,8 @@ class Checkpoint:
             "error": result.error,
             "stopped_by_tol": result.stopped_by_tol,
         }
+        if result.predictions is not None:
+            record["predictions"] = _array_record(result.predictions)
         self._writer.submit(self._append, _frame(record))
 
     def _append(self, frame):
@@ -1122,6 +1151,20 @@ class Checkpoint:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def _array_record(values):
+    """Return a float32 array as JSON data: its shape and base64 bytes."""
+    values = np.ascontiguousarray(values, dtype="<f4")
+    return {"shape": list(values.shape), "float32": base64.b64encode(values).decode()}
+
+
+def _array_from_record(record):
+    """Read back :func:`_array_record`'s data (None stays None); data only, no code."""
+    if record is None:
+        return None
+    data = base64.b64decode(record["float32"], validate=True)
+    return np.frombuffer(data, dtype="<f4").reshape(record["shape"]).copy()
 
 
 # The first line of every checkpoint file.
@@ -1331,6 +1374,7 @@ class EngineSettings:
     n_points: int | None
     checkpoint: object
     fingerprint_parts: tuple
+    keep_predictions: bool = False
 
 
 class AsynchronousHalving:
@@ -1394,6 +1438,7 @@ class AsynchronousHalving:
             "score_params": score_params,
             "return_train_score": s.return_train_score,
             "error_score": s.error_score,
+            "predict": s.keep_predictions,
         }
         monitor.report(0, float("nan"), ", 0 fits")
         try:
@@ -1443,11 +1488,29 @@ class AsynchronousHalving:
         self.worker_lost_ = lost
         self.stop_reason_ = monitor.stop_reason
         self.n_tasks_replayed_ = tasks.n_replayed
-        self._set_results(scheduler, tasks.results, len(folds))
+        rows = self._set_results(scheduler, tasks.results, len(folds))
+        self.out_of_fold_ = self._out_of_fold(tasks.results, rows, folds, _n_samples(X))
         # The settings hold the template and the data's fingerprint parts:
         # the fitted search keeps its results, not its inputs.
         self.settings = None
         return self
+
+    def _out_of_fold(self, results, rows, folds, n_samples):
+        """Return ``{row: out-of-fold predictions}`` of the top rung's rows, if kept.
+
+        ``rows`` are the ``(candidate, rung)`` of the rows of ``cv_results_``.
+        """
+        if not self.settings.keep_predictions:
+            return {}
+        top = max(rung for _, rung in rows)
+        predictions = {}
+        for row, (candidate, rung) in enumerate(rows):
+            values = [
+                results[candidate, f, rung].predictions for f in range(len(folds))
+            ]
+            if rung == top and all(v is not None for v in values):
+                predictions[row] = out_of_fold(values, folds, n_samples)
+        return predictions
 
     def _set_results(self, scheduler, results, n_splits):
         rows = sorted(
@@ -1531,6 +1594,7 @@ class AsynchronousHalving:
             r.task.epochs if r.reached_max_iter else None for r in results.values()
         ]
         self.fold_fit_errors_ = [r.error for r in results.values()]
+        return rows
 
     def _epochs_before(self, result, results):
         if result.task.rung == 0:
@@ -1612,6 +1676,11 @@ class _AshaTasks:
         if checkpoint is not None and checkpoint.lookup(task) is None:
             checkpoint.write(result)
         self.results[task.candidate, task.fold, task.rung] = result
+        if task.rung:
+            # Only a candidate's highest rung can join an ensemble.
+            below = self.results.get((task.candidate, task.fold, task.rung - 1))
+            if below is not None:
+                below.predictions = None
         if result.model is not None:
             # Only the latest model of a fold is continued from.
             self.models[task.candidate, task.fold] = result.model

@@ -36,6 +36,7 @@ from ._compat import (
     warn_or_raise_about_fit_failures,
 )
 from ._engine import CandidateRunner, WorkerLostError
+from ._ensemble import LIBRARY_SIZE, out_of_fold
 from ._monitor import Interrupted, SearchMonitor, SearchStopped
 
 
@@ -80,7 +81,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
     job = prepare(search, X, y, params)
     if on_checked is not None:
         on_checked(search)
-    found = _Found(search)
+    found = _Found(search, job)
 
     def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
         # ``context`` is scikit-learn >= 1.9's callback context: the tuner
@@ -96,7 +97,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
             job.base_estimator, job.X, job.y, candidate_params, splits,
             job.options, job.score_name,
         )  # fmt: skip
-        n_kept = found.keep(candidate_params, finished, more_results)
+        n_kept = found.keep(candidate_params, finished, more_results, splits)
         if lost is not None:
             raise lost
         if n_kept < len(candidate_params):
@@ -177,19 +178,34 @@ def prepare(search, X, y, params):
 
 
 class _Found:
-    """The candidates that finished, in the layout of ``cv_results_``."""
+    """The candidates that finished, in the layout of ``cv_results_``.
 
-    def __init__(self, search):
+    With fold predictions (for an ensemble), also ``predictions``: the
+    out-of-fold predictions of the rows that can still be chosen, that is
+    of the highest rung reached (successive halving) and among the best
+    ``LIBRARY_SIZE``.
+    """
+
+    def __init__(self, search, job):
         self.search = search
+        self.job = job
         self.candidate_params = []
         self.out = []
         self.more_results = defaultdict(list)
         self.results = {}
+        self.predictions = {}
 
-    def keep(self, candidate_params, finished, more_results):
+    def keep(self, candidate_params, finished, more_results, splits):
         """Add the ``finished`` candidates of a batch; return how many."""
         search = self.search
         kept = sorted(finished)
+        first_row = len(self.candidate_params)
+        for row, index in enumerate(kept, start=first_row):
+            folds = [out.pop("predictions", None) for out in finished[index]]
+            if all(values is not None for values in folds):
+                self.predictions[row] = out_of_fold(
+                    folds, splits, num_samples(self.job.X)
+                )
         out = [fold for index in kept for fold in finished[index]]
         if callable(search.scoring):
             insert_error_scores(out, search.error_score)
@@ -201,7 +217,23 @@ class _Found:
             self.results = search._format_results(
                 self.candidate_params, search.n_splits_, self.out, self.more_results
             )
+        if kept and "iter" in (more_results or {}):
+            # A new rung of successive halving: the earlier ones are out.
+            self.predictions = {
+                row: values
+                for row, values in self.predictions.items()
+                if row >= first_row
+            }
+        self._keep_the_best_predictions()
         return len(kept)
+
+    def _keep_the_best_predictions(self):
+        name = self.job.score_name
+        if len(self.predictions) <= LIBRARY_SIZE or name is None:
+            return
+        means = np.nan_to_num(self.results[f"mean_test_{name}"], nan=-np.inf)
+        best = sorted(self.predictions, key=lambda row: -means[row])[:LIBRARY_SIZE]
+        self.predictions = {row: self.predictions[row] for row in sorted(best)}
 
 
 def _finish(search, job, found):
@@ -231,6 +263,7 @@ def _finish(search, job, found):
             search.feature_names_in_ = search.best_estimator_.feature_names_in_
     search.scorer_ = named_scorers(job.scorers)
     search.cv_results_ = results
+    search.out_of_fold_ = found.predictions
     if isinstance(search, BaseSuccessiveHalving):
         # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
         search.best_score_ = results["mean_test_score"][search.best_index_]
@@ -281,7 +314,10 @@ def run_search(search, X, y, params):
         max_time=None, n_planned=search.n_planned_candidates(), progress=False
     )
     runner = CandidateRunner(
-        search.n_jobs, monitor, getattr(search, "pre_dispatch", "2*n_jobs")
+        search.n_jobs,
+        monitor,
+        getattr(search, "pre_dispatch", "2*n_jobs"),
+        predict=getattr(search, "keep_predictions", False),
     )
     try:
         with runner:
@@ -319,18 +355,29 @@ class _EngineSearchMixin(BaseSearchCV):
     search's method order, also where the search class's own ``fit`` calls
     ``super().fit`` (scikit-optimize's ``BayesSearchCV``).
 
-    Two more attributes may be set before ``fit``: ``starting_candidates``,
+    Three more attributes may be set before ``fit``: ``starting_candidates``,
     the ``(candidate, origin)`` pairs the search evaluates first (the
-    estimator's own settings, then the portfolio), and ``selection``, the
-    rule that picks the best candidate (``_choice.choose_index``). Left
-    unset, the search is its parent class. ``cv_results_["origin"]`` says
-    where each candidate came from. Both are attributes, not parameters:
-    ``clone`` of a search object leaves them out.
+    estimator's own settings, then the portfolio); ``selection``, the
+    rule that picks the best candidate (``_choice.choose_index``); and
+    ``keep_predictions``, whether to keep the out-of-fold predictions of
+    the candidates an ensemble can choose, in ``out_of_fold_`` (``{row of
+    cv_results_: predictions}``). Left unset, the search is its parent
+    class. ``cv_results_["origin"]`` says where each candidate came from.
+    They are attributes, not parameters: ``clone`` of a search object
+    leaves them out.
     """
 
     monitor = None
     starting_candidates = ()
     selection = "best"
+    keep_predictions = False
+
+    def refit_params(self, row):
+        """Return the parameters that refit the candidate of ``cv_results_[row]``.
+
+        Successive halving's rows hold their rung's resource already.
+        """
+        return self.cv_results_["params"][row]
 
     def _select_best_index(self, refit, refit_metric, results):
         best = super()._select_best_index(refit, refit_metric, results)

@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.utils import check_random_state, get_tags, indexable
+from sklearn.utils import Bunch, check_random_state, get_tags, indexable
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -45,11 +45,14 @@ from ._compat import (
     search_scorers,
 )
 from ._engine import epochs_name, epochs_parameter, final_step
+from ._ensemble import select, weighted_mean
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
     DropoutMLPClassifier,
     DropoutMLPRegressor,
+    TrainingDeadlinePassed,
     check_architecture_space,
+    training_deadline,
 )
 from ._search import (
     SEARCHES,
@@ -194,6 +197,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         "checkpoint": [str, os.PathLike, None],
         "portfolio": ["boolean", list],
         "selection": [StrOptions(set(SELECTIONS))],
+        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -220,6 +224,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         checkpoint=None,
         portfolio=True,
         selection="best",
+        ensemble_size=1,
     ):
         self.estimator = estimator
         self.param_space = param_space
@@ -242,6 +247,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         self.checkpoint = checkpoint
         self.portfolio = portfolio
         self.selection = selection
+        self.ensemble_size = ensemble_size
 
     def _default_estimator(self):
         """Return the MLP used when ``estimator`` is None."""
@@ -365,6 +371,13 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         _, refit_metric = search_scorers(
             template, self.scoring, self.refit, self.error_score
         )
+        if self.ensemble_size > 1 and (not self.refit or refit_metric is None):
+            raise ValueError(
+                f"ensemble_size={self.ensemble_size} refits the candidates it "
+                "chooses, scored by the metric the search ranks by: it needs "
+                f"refit=True (or the name of a metric); got refit={self.refit!r}. "
+                "Set refit, or ensemble_size=1."
+            )
         if self._multimetric():
             if self.search == "halving":
                 raise ValueError(
@@ -529,6 +542,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             unit="candidates" if self.search == "asha" else "evaluated",
         )
         search.monitor = monitor
+        search.keep_predictions = self.ensemble_size > 1
         try:
             with warnings.catch_warnings():
                 _silence_refit_warnings()
@@ -562,10 +576,143 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             warn_user(
                 f"{search.worker_lost_} The search stopped after {kept}", UserWarning
             )
+        predictions = getattr(search, "out_of_fold_", None) or {}
+        # The fitted search keeps its results, not the predictions behind them.
+        search.out_of_fold_ = None
+        if self.refit:
+            self._fit_ensemble(search, predictions, monitor, refit_data)
         # Only a warm-started fit pays for hashing the data.
         X, y, _ = refit_data
         self._warm_state = (
             _WarmState.after(self, X, y, previous) if self.warm_start else None
+        )
+
+    def _fit_ensemble(self, search, predictions, monitor, refit_data):
+        """Choose the ensemble by greedy selection and refit its members.
+
+        ``predictions`` are the search's out-of-fold predictions, by row of
+        its ``cv_results_``. The members' refits share the fit's budget:
+        one that would not finish within ``max_time`` is not started (a
+        dropout MLP stops at the deadline and is dropped), and Ctrl-C keeps
+        the members already refitted. The weights of the members kept are
+        scaled back to a sum of 1.
+        """
+        self.ensemble_estimators_ = [self.best_estimator_]
+        self.ensemble_weights_ = np.ones(1)
+        self.ensemble_indices_ = [int(self.best_index_)]
+        self.ensemble_score_ = self.ensemble_single_score_ = float("nan")
+        if self.ensemble_size == 1:
+            return
+        X, y, fit_params = refit_data
+        # Rows of an earlier round (warm start) come first in cv_results_.
+        offset = len(self.cv_results_["params"]) - len(search.cv_results_["params"])
+        metric = ranking_metric(self)
+        scorer = (
+            self.scorer_[metric] if isinstance(self.scorer_, dict) else self.scorer_
+        )
+        chosen = select(
+            {row + offset: values for row, values in predictions.items()},
+            self.cv_results_[f"mean_test_{metric}"],
+            scorer,
+            y,
+            self._routed(fit_params).scorer.score,
+            getattr(self, "classes_", None),
+            self.ensemble_size,
+            self.random_state,  # breaks ties between candidates
+        )
+        if chosen is None:
+            warn_user(
+                f"ensemble_size={self.ensemble_size}, but no candidate that can "
+                "be chosen has predictions with a score: the model is the best "
+                "candidate alone.",
+                UserWarning,
+            )
+            return
+        if chosen.n_usable < self.ensemble_size:
+            which = "candidates"
+            if "iter" in self.cv_results_:
+                which = "candidates of the highest rung"
+            warn_user(
+                f"ensemble_size={self.ensemble_size}, but only {chosen.n_usable} "
+                f"{which} can be chosen: the ensemble draws on those, with "
+                "repeats. A larger n_iter gives it more to choose from.",
+                UserWarning,
+            )
+        self.ensemble_score_ = chosen.score
+        self.ensemble_single_score_ = chosen.single_score
+        members, weights, rows = [], [], []
+        for row, weight in zip(chosen.rows, chosen.weights, strict=True):
+            member = self._refit_member(
+                search, row - offset, row, monitor, X, y, fit_params
+            )
+            if member is None:
+                break
+            members.append(member)
+            weights.append(weight)
+            rows.append(row)
+        if len(members) < len(chosen.rows):
+            why = (
+                "Ctrl-C"
+                if self.stop_reason_ == "interrupted"
+                else f"max_time={self.max_time}"
+            )
+            warn_user(
+                f"{why} left room to refit {len(members)} of the "
+                f"{len(chosen.rows)} ensemble members: the ensemble is those, "
+                "reweighted.",
+                UserWarning,
+            )
+        if not members:  # even the first: the best candidate alone, as refitted
+            return
+        self.ensemble_estimators_ = members
+        self.ensemble_weights_ = np.asarray(weights) / np.sum(weights)
+        self.ensemble_indices_ = rows
+
+    def _refit_member(self, search, search_row, row, monitor, X, y, fit_params):
+        """Refit the member of ``row``; None if the budget or Ctrl-C stops it."""
+        if row == self.best_index_:
+            return self.best_estimator_
+        if self.stop_reason_ == "interrupted":
+            return None
+        results = self.cv_results_
+        if self.max_time is not None:
+            # The folds trained on a share of the rows; the refit on all.
+            share = (
+                (search.n_splits_ - 1) / search.n_splits_ if search.n_splits_ > 1 else 1
+            )
+            estimate = results["mean_fit_time"][row] / share
+            if monitor.elapsed + estimate > self.max_time:
+                return None
+            deadline = time.time() + self.max_time - monitor.elapsed
+        else:
+            deadline = None
+        try:
+            with warnings.catch_warnings(), training_deadline(deadline):
+                _silence_refit_warnings()
+                member, _ = refit(
+                    search.estimator,
+                    search.refit_params(search_row),
+                    X,
+                    y,
+                    self._routed(fit_params).estimator.fit,
+                )
+        except TrainingDeadlinePassed:
+            return None
+        except Interrupted as interrupted:
+            if interrupted.presses > 1:
+                raise
+            self.stop_reason_ = "interrupted"
+            return None
+        return member
+
+    def _routed(self, fit_params):
+        """Return ``fit_params`` routed as the search routes them."""
+        if _routing_enabled():
+            return process_routing(self, "fit", **fit_params)
+        # Without routing, as BaseSearchCV: all but groups to the estimator's fit.
+        return Bunch(
+            estimator=Bunch(fit={k: v for k, v in fit_params.items() if k != "groups"}),
+            scorer=Bunch(score={}),
         )
 
     def _count_unconverged(self, search, previous):
@@ -679,10 +826,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
 
     def _refit_merged_choice(self, search, X, y, fit_params):
         """Refit ``best_params_`` as the search refits; return the fitted state."""
-        if _routing_enabled():
-            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
-        else:
-            fit_params = {k: v for k, v in fit_params.items() if k != "groups"}
+        fit_params = self._routed(fit_params).estimator.fit
         with warnings.catch_warnings():
             _silence_refit_warnings()
             return _Refitted(
@@ -737,14 +881,36 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             The predicted values.
         """
         best = self._refitted_estimator("predict")
-        return best.predict(self._validate_X(X))
+        X = self._validate_X(X)
+        members, weights = self._ensemble()
+        if len(members) == 1:
+            return best.predict(X)
+        if is_classifier(self):
+            proba = weighted_mean(members, weights, "predict_proba", X)
+            return best.classes_[np.argmax(proba, axis=1)]
+        return weighted_mean(members, weights, "predict", X)
+
+    def _ensemble(self):
+        """Return the members and weights to predict with: the best alone, or more."""
+        # A model saved before ensembles has none.
+        members = getattr(self, "ensemble_estimators_", None) or [self.best_estimator_]
+        return members, getattr(self, "ensemble_weights_", np.ones(1))
 
     def _score(self, X, y, **score_params):
         # Subclasses expose this as ``score``: their task mixin's ``score``
         # comes first in the MRO and would measure something else.
         best = self._refitted_estimator("score")
-        X = self._validate_X(X)
         search = getattr(self, "search_", None)
+        if len(self._ensemble()[0]) > 1:
+            # The ensemble's predictions, scored as the search scored.
+            if self.scoring is None:  # the task's own metric, as the MLP's score
+                task = ClassifierMixin if is_classifier(self) else RegressorMixin
+                return task.score(self, X, y, **score_params)
+            scorer = self.scorer_
+            if isinstance(scorer, dict):
+                scorer = scorer[self.refit]
+            return scorer(self, X, y, **score_params)
+        X = self._validate_X(X)
         if search is None or not hasattr(search, "score"):
             # A loaded model has no search object (``io.save`` leaves it
             # behind), and the engine's has no score method; score as the
@@ -1410,7 +1576,11 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
             The probability of each class, in the order of ``classes_``.
         """
         best = self._refitted_estimator("predict_proba")
-        return best.predict_proba(self._validate_X(X))
+        X = self._validate_X(X)
+        members, weights = self._ensemble()
+        if len(members) == 1:
+            return best.predict_proba(X)
+        return weighted_mean(members, weights, "predict_proba", X)
 
     @available_if(_best_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
@@ -1427,7 +1597,10 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
             The log-probability of each class, in the order of ``classes_``.
         """
         best = self._refitted_estimator("predict_log_proba")
-        return best.predict_log_proba(self._validate_X(X))
+        if len(self._ensemble()[0]) == 1:
+            return best.predict_log_proba(self._validate_X(X))
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
 
 class TunedMLPRegressor(RegressorMixin, _BaseTunedMLP):
