@@ -61,6 +61,7 @@ def demo(
     n_jobs=-1,
     random_state=0,
     checkpoint=None,
+    ensemble_size=1,
 ):
     """Tune a classifier on load_digits, printing progress and the result.
 
@@ -83,6 +84,8 @@ def demo(
         Seed of the split, the search and the networks.
     checkpoint : str, default=None
         File where ``search="asha"`` records its work, to resume from.
+    ensemble_size : int, default=1
+        Rounds of greedy ensemble selection; 1 keeps the best network alone.
 
     Returns
     -------
@@ -109,6 +112,7 @@ def demo(
         cv=cv,
         n_jobs=n_jobs,
         random_state=random_state,
+        ensemble_size=ensemble_size,
         verbose=1,  # a progress line on standard error
     )
     model = make_pipeline(StandardScaler(), tuner)
@@ -153,6 +157,14 @@ def _print_summary(tuner, metric, held_out, start):
         f"CV {metric}:{' ' * (17 - len(metric))} {tuner.best_score_:.4f} "
         f"(best of {n_candidates} evaluations)"
     )
+    if tuner.ensemble_size > 1:
+        weights = " ".join(f"{w:.2f}" for w in tuner.ensemble_weights_)
+        n_members = len(tuner.ensemble_estimators_)
+        print(
+            f"Ensemble:             {n_members} network{'s' * (n_members > 1)}, "
+            f"weights {weights}; out-of-fold {metric} {tuner.ensemble_score_:.4f} "
+            f"(the best alone {tuner.ensemble_single_score_:.4f})"
+        )
     print(f"Held-out {metric}:{' ' * (11 - len(metric))} {held_out:.4f}")
     elapsed = time.perf_counter() - start
     print(f"Time:                 {elapsed:.1f} s ({tuner.stop_reason_})")
@@ -415,6 +427,7 @@ def command_fit(args):
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         checkpoint=args.checkpoint,
+        ensemble_size=args.ensemble_size,
         verbose=1,
     )
     # The regressor's network standardises its target itself (normalize_y).
@@ -645,6 +658,7 @@ def command_demo(args):
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         checkpoint=args.checkpoint,
+        ensemble_size=args.ensemble_size,
     )
     return 0
 
@@ -664,6 +678,13 @@ def _add_search_options(parser, *, cv_default, search_default):
         type=int,
         default=20,
         help="candidates for random, bayes, halving and asha (default: 20)",
+    )
+    parser.add_argument(
+        "--ensemble-size",
+        type=int,
+        default=1,
+        help="rounds of greedy selection of an ensemble of the best candidates, "
+        "refitted and averaged; 1 keeps the best network alone (default: 1)",
     )
     parser.add_argument(
         "--checkpoint",

@@ -14,8 +14,10 @@ pipeline::
   dropout acts in training only, and the weights are the network. A
   regressor with ``normalize_y=True`` adds its de-standardisation.
 - :class:`~sk_mlp_tune.TunedMLPClassifier` and
-  :class:`~sk_mlp_tune.TunedMLPRegressor` convert as their
-  ``best_estimator_``, the model they predict with.
+  :class:`~sk_mlp_tune.TunedMLPRegressor` convert as the model they
+  predict with: their ``best_estimator_``, or with ``ensemble_size > 1``
+  the weighted sum of their members' graphs (the probabilities, for a
+  classifier, whose label is then the class of the largest).
 
 skl2onnx is imported here, not by ``import sk_mlp_tune``, because it takes
 about a second to import.
@@ -31,7 +33,13 @@ _skl2onnx = import_optional("skl2onnx", extra="onnx", needed_by="sk_mlp_tune.onn
 
 from skl2onnx import update_registered_converter  # noqa: E402
 from skl2onnx.algebra.onnx_operator import OnnxSubEstimator  # noqa: E402
-from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxIdentity, OnnxMul  # noqa: E402
+from skl2onnx.algebra.onnx_ops import (  # noqa: E402
+    OnnxAdd,
+    OnnxArgMax,
+    OnnxGather,
+    OnnxIdentity,
+    OnnxMul,
+)
 from skl2onnx.common.data_types import guess_numpy_type  # noqa: E402
 from skl2onnx.common.shape_calculator import (  # noqa: E402
     calculate_linear_classifier_output_shapes,
@@ -83,14 +91,38 @@ def _without_standardisation(model):
     return plain
 
 
+def _members(tuner):
+    """Return the models a tuner predicts with, and their weights."""
+    members = getattr(tuner, "ensemble_estimators_", None) or [tuner.best_estimator_]
+    return members, getattr(tuner, "ensemble_weights_", np.ones(1))
+
+
+def _weighted_sum(parts, weights, dtype, opv):
+    total = None
+    for part, weight in zip(parts, weights, strict=True):
+        term = OnnxMul(part, np.array([weight], dtype=dtype), op_version=opv)
+        total = term if total is None else OnnxAdd(total, term, op_version=opv)
+    return total
+
+
+def _float_type(operator):
+    dtype = guess_numpy_type(operator.inputs[0].type)
+    return dtype if dtype == np.float64 else np.float32
+
+
 def _convert_tuned_regressor(scope, operator, container):
     """Convert a tuned regressor as the model it predicts with."""
     opv = container.target_opset
-    best = operator.raw_operator.best_estimator_
-    predicted = OnnxSubEstimator(best, operator.inputs[0], op_version=opv)
-    OnnxIdentity(predicted, op_version=opv, output_names=operator.outputs[:1]).add_to(
-        scope, container
-    )
+    members, weights = _members(operator.raw_operator)
+    predicted = [
+        OnnxSubEstimator(member, operator.inputs[0], op_version=opv)
+        for member in members
+    ]
+    if len(members) > 1:
+        predicted = [_weighted_sum(predicted, weights, _float_type(operator), opv)]
+    OnnxIdentity(
+        predicted[0], op_version=opv, output_names=operator.outputs[:1]
+    ).add_to(scope, container)
 
 
 def _convert_tuned_classifier(scope, operator, container):
@@ -99,13 +131,29 @@ def _convert_tuned_classifier(scope, operator, container):
     tuner = operator.raw_operator
     options = dict(scope.get_options(tuner))
     options["zipmap"] = False  # added after this converter, if asked for
-    outputs = OnnxSubEstimator(
-        tuner.best_estimator_, operator.inputs[0], op_version=opv, options=options
-    )
-    OnnxIdentity(outputs[0], op_version=opv, output_names=operator.outputs[:1]).add_to(
+    members, weights = _members(tuner)
+    outputs = [
+        OnnxSubEstimator(member, operator.inputs[0], op_version=opv, options=options)
+        for member in members
+    ]
+    if len(members) == 1:
+        label, proba = outputs[0][0], outputs[0][1]
+    else:
+        proba = _weighted_sum(
+            [output[1] for output in outputs], weights, _float_type(operator), opv
+        )
+        classes = np.asarray(tuner.classes_)
+        if classes.dtype.kind in "iub":
+            classes = classes.astype(np.int64)
+        label = OnnxGather(
+            classes,
+            OnnxArgMax(proba, axis=1, keepdims=0, op_version=opv),
+            op_version=opv,
+        )
+    OnnxIdentity(label, op_version=opv, output_names=operator.outputs[:1]).add_to(
         scope, container
     )
-    OnnxIdentity(outputs[1], op_version=opv, output_names=operator.outputs[1:2]).add_to(
+    OnnxIdentity(proba, op_version=opv, output_names=operator.outputs[1:2]).add_to(
         scope, container
     )
 

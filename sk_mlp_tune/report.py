@@ -81,6 +81,7 @@ def build_report(model, *, y_true=None, y_pred=None, data_shape=None, title=None
         f"<h1>{_escape(title)}</h1>",
         _summary_section(tuner, data_shape),
         _best_params_section(tuner),
+        _ensemble_section(tuner),
         _top_candidates_section(tuner),
         _figures_section(tuner),
     ]
@@ -212,6 +213,54 @@ def _best_params_section(tuner):
         + _table(("hyperparameter", "value"), rows)
         + extra
     )
+
+
+def _ensemble_section(tuner):
+    """Show the ensemble's members, their weights, and what it scored out of fold."""
+    if getattr(tuner, "ensemble_size", 1) == 1 or not hasattr(
+        tuner, "ensemble_estimators_"
+    ):
+        return ""
+    results = tuner.cv_results_
+    metric = ranking_metric(tuner)
+    rows = [
+        (
+            row,
+            "chosen" if row == tuner.best_index_ else "",
+            f"{weight:.3f}",
+            f"{results[f'mean_test_{metric}'][row]:.4f}",
+            ", ".join(f"{k}={_format(v)}" for k, v in results["params"][row].items()),
+        )
+        for row, weight in zip(
+            tuner.ensemble_indices_, tuner.ensemble_weights_, strict=True
+        )
+    ]
+    metric_name = _escape(_metric_name(tuner))
+    note = (
+        f"<p>Greedy ensemble selection over {tuner.ensemble_size} rounds, on the "
+        f"candidates' out-of-fold predictions, scored by {metric_name}: "
+        f"the ensemble scores {tuner.ensemble_score_:.4f} out of fold, the best "
+        f"candidate alone {tuner.ensemble_single_score_:.4f}. Predictions are the "
+        "weighted mean of the members, each refitted on all the training data; "
+        "best_estimator_ and coefs_ are the chosen candidate's alone.</p>"
+    )
+    return (
+        "<h2>Ensemble</h2>"
+        + note
+        + _table(("row", "", "weight", "mean CV score", "hyperparameters"), rows)
+    )
+
+
+def _metric_name(tuner):
+    """Name the metric candidates are ranked by, as the user gave it."""
+    scoring = tuner.scoring
+    if isinstance(scoring, str):
+        return scoring
+    if isinstance(tuner.refit, str) and scoring is not None:
+        return tuner.refit
+    if scoring is None:
+        return "accuracy" if hasattr(tuner, "classes_") else "R²"
+    return "the scorer given"
 
 
 def _n_candidates(tuner):

@@ -4,7 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_diabetes, load_iris
+from sklearn.datasets import (
+    load_diabetes,
+    load_iris,
+    make_classification,
+    make_friedman1,
+)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -118,3 +124,46 @@ def test_a_missing_extra_is_named(monkeypatch):
     monkeypatch.delitem(sys.modules, "sk_mlp_tune.onnx")
     with pytest.raises(ImportError, match=r"the 'onnx' extra"):
         importlib.import_module("sk_mlp_tune.onnx")
+
+
+@pytest.mark.parametrize("task", ["classifier", "regressor"])
+def test_an_ensemble_converts_as_the_weighted_sum_of_its_members(task):
+    """Check ensemble_size > 1 against scikit-learn: labels, probabilities, values.
+
+    The problems are noisy enough for the selection to choose several
+    networks, which the test checks first.
+    """
+    space = {
+        "hidden_layer_sizes": [(4,), (8,), (16,), (32,)],
+        "alpha": [1e-4, 1e-2, 1.0],
+        "learning_rate_init": [1e-3, 1e-2],
+    }
+    options = {"param_space": space, "search": "random", "n_iter": 8, "cv": 3}
+    options.update(random_state=0, ensemble_size=8)
+    if task == "classifier":
+        X, y = make_classification(
+            n_samples=600, n_features=12, n_informative=6, n_classes=3,
+            flip_y=0.2, random_state=0,
+        )  # fmt: skip
+        X = StandardScaler().fit_transform(X)
+        model = TunedMLPClassifier(
+            MLPClassifier(max_iter=60, random_state=0),
+            scoring="neg_log_loss",
+            **options,
+        )
+    else:
+        X, y = make_friedman1(n_samples=300, n_features=6, noise=1.0, random_state=0)
+        options.update(n_iter=6, ensemble_size=6)
+        model = TunedMLPRegressor(MLPRegressor(max_iter=80, random_state=0), **options)
+    model.fit(X, y)
+    assert len(model.ensemble_estimators_) > 1
+    options = {"zipmap": False} if task == "classifier" else {}
+    outputs = _run(_session(model, X, options=options), X)
+    if task == "classifier":
+        labels, proba = outputs
+        np.testing.assert_array_equal(labels, model.predict(X))
+        np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    else:
+        np.testing.assert_allclose(
+            outputs[0].ravel(), model.predict(X), rtol=1e-5, atol=1e-4
+        )
