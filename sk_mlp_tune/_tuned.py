@@ -1342,6 +1342,18 @@ _SHARED_PARAMETERS = """
         so it is not the default. With grid, random, Bayesian or halving
         search, a callable ``refit`` chooses by itself.
 
+    ensemble_size : int, default=1
+        Rounds of greedy ensemble selection (Caruana et al., 2004). ``1``
+        predicts with the best network alone. Greater, each round adds,
+        with replacement, the candidate whose out-of-fold predictions most
+        improve the average of those chosen so far, by the metric the
+        search ranks by (the highest rung's candidates, under successive
+        halving); the chosen ones are refitted on all the data within the
+        fit's ``max_time``, and predictions are their weighted mean, each
+        weighted by how often it was chosen. ``best_estimator_``,
+        ``best_params_``, ``coefs_`` and ``intercepts_`` stay the single
+        best network's. See :ref:`ensemble`.
+
     Attributes
     ----------
     search_ : GridSearchCV, RandomizedSearchCV, BayesSearchCV, \
@@ -1390,6 +1402,26 @@ HalvingRandomSearchCV or the engine's AsynchronousHalvingSearchCV
     refit_time_ : float
         Seconds spent refitting the best candidate. Only with ``refit=True``.
 
+    ensemble_estimators_ : list of estimator
+        The networks predictions average, refitted on the whole data:
+        ``[best_estimator_]`` with ``ensemble_size=1``. Only with
+        ``refit=True``.
+
+    ensemble_weights_ : ndarray of shape (n_members,)
+        Their weights: positive, summing to 1.
+
+    ensemble_indices_ : list of int
+        Their rows in ``cv_results_``.
+
+    ensemble_score_ : float
+        The ensemble's score out of fold (on the candidates' out-of-fold
+        predictions), by the metric the search ranks by; NaN with
+        ``ensemble_size=1``.
+
+    ensemble_single_score_ : float
+        The best-ranked candidate's out-of-fold score on the same samples,
+        to compare with ``ensemble_score_``; NaN with ``ensemble_size=1``.
+
     stop_reason_ : {"completed", "max_time", "interrupted", "worker_lost"}
         Why the search stopped: it ran every candidate, the time budget ran
         out, Ctrl-C was pressed, or a worker process died (out of memory,
@@ -1412,8 +1444,9 @@ HalvingRandomSearchCV or the engine's AsynchronousHalvingSearchCV
         names.
 
     coefs_ : list of ndarray
-        Weight matrices of the refitted best MLP; ``coefs_[i]`` connects
-        layer ``i`` to layer ``i + 1``.
+        Weight matrices of the refitted best MLP (the single best, also
+        with an ensemble); ``coefs_[i]`` connects layer ``i`` to layer
+        ``i + 1``.
 
     intercepts_ : list of ndarray
         Bias vectors of the refitted best MLP.

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
+from sk_mlp_tune import load
 from sk_mlp_tune.cli import infer_task, main
 from tests._processes import alive, descendants
 
@@ -74,6 +75,30 @@ def test_fit_prints_summary_and_writes_files(iris_csv, tmp_path, capsys):
     assert "Held-out accuracy:" in out
     assert "Time:" in out
     assert model.is_file()
+
+
+def test_fit_with_an_ensemble_says_so_and_saves_it(iris_csv, tmp_path, capsys):
+    """Check --ensemble-size: a summary line, a report section, a model that loads."""
+    model, report = tmp_path / "m.skops", tmp_path / "r.html"
+    argv = ["fit", str(iris_csv), "--target", "target", "--search", "random"]
+    argv += ["--n-iter", "4", "--cv", "2", "--n-jobs", "1", "--ensemble-size", "3"]
+    assert main([*argv, "--output", str(model), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"Ensemble: +\d networks?, weights [\d. ]+; out-of-fold accuracy", out
+    )
+    assert "<h2>Ensemble</h2>" in report.read_text()
+    tuner = load(model)["model"][-1]
+    assert tuner.ensemble_size == 3
+    assert sum(tuner.ensemble_weights_) == pytest.approx(1.0)
+
+
+def test_a_bad_ensemble_size_is_one_line(iris_csv, capsys):
+    argv = ["fit", str(iris_csv), "--target", "target", *FAST]
+    status, err = _error([*argv, "--ensemble-size", "0"], capsys)
+    assert status == 1
+    assert "ensemble_size" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_predict_writes_predictions_and_probabilities(fitted, iris_csv, tmp_path):

@@ -7,6 +7,7 @@ folder: no server, nothing left behind.
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -83,16 +84,18 @@ def grid_tuner(fast_mlp):
 
 
 def test_log_model_round_trip_through_the_default_format(experiment, iris, grid_tuner):
-    """Check MLflow's default path (skops) for a tuner, a pipeline, a winner."""
+    """Check MLflow's default path (skops): tuner, pipeline, winner, ensemble."""
     X, y = iris
     tuner = grid_tuner.fit(X, y)
     pipeline = make_pipeline(StandardScaler(), grid_tuner).fit(X, y)
     around_winner = make_pipeline(StandardScaler(), tuner.best_estimator_).fit(X, y)
+    ensemble = clone(grid_tuner).set_params(ensemble_size=4).fit(X, y)
     with mlflow.start_run():
         for name, model in [
             ("tuner", tuner),
             ("pipeline", pipeline),
             ("around_winner", around_winner),
+            ("ensemble", ensemble),
         ]:
             # MLflow infers the requirements by loading the model in a
             # subprocess, for seconds; once is enough here.
