@@ -280,3 +280,38 @@ def test_a_skops_file_predicts_as_the_ensemble_did(ensemble, noisy, tmp_path):
         loaded.predict_proba(X_test), ensemble.predict_proba(X_test)
     )
     np.testing.assert_array_equal(loaded.ensemble_weights_, ensemble.ensemble_weights_)
+
+
+def test_a_resumed_asha_search_builds_the_same_ensemble(noisy, tmp_path):
+    """Check that the checkpoint keeps the fold predictions: replayed, alike."""
+    X, y, X_test, _ = noisy
+    tuner = _tuner(
+        search="asha", n_iter=9, ensemble_size=4, checkpoint=tmp_path / "s.ckpt"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _fit(tuner, X, y)
+        first = (tuner.ensemble_indices_, tuner.ensemble_weights_)
+        proba = tuner.predict_proba(X_test)
+        _fit(tuner, X, y)  # every fold replayed from the checkpoint
+    assert len(first[0]) > 1
+    assert tuner.search_.n_tasks_replayed_ > 0
+    assert tuner.ensemble_indices_ == first[0]
+    np.testing.assert_array_equal(tuner.ensemble_weights_, first[1])
+    np.testing.assert_allclose(tuner.predict_proba(X_test), proba)
+
+
+def test_warm_start_ensembles_the_last_round(noisy):
+    """Check that a continued round draws on its own candidates."""
+    X, y, X_test, _ = noisy
+    tuner = _tuner(warm_start=True, ensemble_size=4, n_iter=4)
+    _fit(tuner, X, y)
+    tuner.set_params(n_iter=8)
+    _fit(tuner, X, y)
+    n_rows = len(tuner.cv_results_["params"])
+    assert n_rows == 12
+    assert all(r >= 4 for r in tuner.ensemble_indices_ if r != tuner.best_index_)
+    assert tuner.ensemble_weights_.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        tuner.predict_proba(X_test), _by_hand(tuner, "predict_proba", X_test)
+    )
