@@ -16,6 +16,10 @@ where the log-loss fell, and the median fit-time and predict-time ratios.
 
     python benchmarks/bench_ensemble.py --splits 2 --save bench_ensemble
     python benchmarks/bench_ensemble.py --from results/bench_ensemble.jsonl
+
+The rows name their method as ``bench_real.py`` does (``tuner``,
+``tuner-ensemble5``, ...), so that its ``--tables-from`` pairs them with
+the untuned MLP and the linear model of its own runs, split by split.
 """
 
 import argparse
@@ -96,7 +100,10 @@ def run(tables, sizes, splits, max_rows, save):
                 row = {
                     "table": name,
                     "task": task,
+                    "rows": len(X),
                     "split": split,
+                    # As bench_real.py names its methods, to pair with its rows.
+                    "method": "tuner" if size == 1 else f"tuner-ensemble{size}",
                     "size": size,
                     "members": len(tuner.ensemble_estimators_),
                     "score": float(model.score(X_test, y_test)),
@@ -178,7 +185,7 @@ def main():
     parser.add_argument("--tables", nargs="+", default=[*names, "hard"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 5, 10])
     parser.add_argument("--splits", type=int, default=2)
-    parser.add_argument("--max-rows", type=int, default=2000)
+    parser.add_argument("--max-rows", type=int, default=10**9)
     parser.add_argument("--save", help="append the rows to results/<SAVE>.jsonl")
     parser.add_argument("--from", dest="from_file", help="summarise saved rows")
     args = parser.parse_args()
