@@ -1,5 +1,7 @@
 """The ensemble of the best candidates (``ensemble_size``): selection, fit, predict."""
 
+import pickle
+import re
 import warnings
 
 import numpy as np
@@ -315,3 +317,28 @@ def test_warm_start_ensembles_the_last_round(noisy):
     np.testing.assert_allclose(
         tuner.predict_proba(X_test), _by_hand(tuner, "predict_proba", X_test)
     )
+
+
+def test_pickle_and_clone_carry_the_ensemble(ensemble, noisy):
+    _, _, X_test, _ = noisy
+    again = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(
+        again.predict_proba(X_test), ensemble.predict_proba(X_test)
+    )
+    assert clone(ensemble).get_params()["ensemble_size"] == 8
+    assert not hasattr(clone(ensemble), "ensemble_estimators_")
+
+
+def test_the_report_shows_members_weights_and_both_scores(ensemble):
+    from sk_mlp_tune.report import build_report
+
+    page = build_report(ensemble)
+    section = page.split("<h2>Ensemble</h2>")[1].split("<h2>")[0]
+    assert f"the ensemble scores {ensemble.ensemble_score_:.4f}" in section
+    assert f"alone {ensemble.ensemble_single_score_:.4f}" in section
+    assert "neg_log_loss" in section
+    for row, weight in zip(
+        ensemble.ensemble_indices_, ensemble.ensemble_weights_, strict=True
+    ):
+        assert re.search(rf"<td[^>]*>{row}</td>", section)
+        assert f"{weight:.3f}" in section
