@@ -13,6 +13,7 @@ SIGTERM stops the workers with the process: exit 143.
 import argparse
 import contextlib
 import csv
+import math
 import os
 import signal
 import sys
@@ -61,7 +62,7 @@ def demo(
     n_jobs=-1,
     random_state=0,
     checkpoint=None,
-    ensemble_size=1,
+    ensemble_size="auto",
 ):
     """Tune a classifier on load_digits, printing progress and the result.
 
@@ -84,7 +85,7 @@ def demo(
         Seed of the split, the search and the networks.
     checkpoint : str, default=None
         File where ``search="asha"`` records its work, to resume from.
-    ensemble_size : int, default=1
+    ensemble_size : int or "auto", default="auto"
         Rounds of greedy ensemble selection; 1 keeps the best network alone.
 
     Returns
@@ -157,7 +158,7 @@ def _print_summary(tuner, metric, held_out, start):
         f"CV {metric}:{' ' * (17 - len(metric))} {tuner.best_score_:.4f} "
         f"(best of {n_candidates} evaluations)"
     )
-    if tuner.ensemble_size > 1:
+    if not math.isnan(tuner.ensemble_score_):  # an ensemble was chosen
         weights = " ".join(f"{w:.2f}" for w in tuner.ensemble_weights_)
         n_members = len(tuner.ensemble_estimators_)
         print(
@@ -313,6 +314,18 @@ def _fraction_or_count(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither a fraction (0.2) nor a number of rows (30)"
+        ) from None
+
+
+def _rounds(text):
+    """Read ``--ensemble-size``: ``auto``, or a number of rounds."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither 'auto' nor a number of rounds (10)"
         ) from None
 
 
@@ -681,10 +694,11 @@ def _add_search_options(parser, *, cv_default, search_default):
     )
     parser.add_argument(
         "--ensemble-size",
-        type=int,
-        default=1,
+        type=_rounds,
+        default="auto",
         help="rounds of greedy selection of an ensemble of the best candidates, "
-        "refitted and averaged; 1 keeps the best network alone (default: 1)",
+        "refitted and averaged; 1 keeps the best network alone (default: auto, "
+        "10 rounds)",
     )
     parser.add_argument(
         "--checkpoint",

@@ -217,9 +217,7 @@ def _best_params_section(tuner):
 
 def _ensemble_section(tuner):
     """Show the ensemble's members, their weights, and what it scored out of fold."""
-    if getattr(tuner, "ensemble_size", 1) == 1 or not hasattr(
-        tuner, "ensemble_estimators_"
-    ):
+    if np.isnan(getattr(tuner, "ensemble_score_", np.nan)):  # no ensemble chosen
         return ""
     results = tuner.cv_results_
     metric = ranking_metric(tuner)
@@ -237,7 +235,7 @@ def _ensemble_section(tuner):
     ]
     metric_name = _escape(_metric_name(tuner))
     note = (
-        f"<p>Greedy ensemble selection over {tuner.ensemble_size} rounds, on the "
+        "<p>Greedy ensemble selection, with replacement, on the "
         f"candidates' out-of-fold predictions, scored by {metric_name}: "
         f"the ensemble scores {tuner.ensemble_score_:.4f} out of fold, the best "
         f"candidate alone {tuner.ensemble_single_score_:.4f}. Predictions are the "

@@ -159,7 +159,8 @@ def test_members_are_refitted_with_their_own_parameters(ensemble):
 
 def test_ensemble_size_1_is_the_best_estimator(noisy):
     X, y, X_test, _ = noisy
-    tuner = _fit(_tuner(), X, y)
+    tuner = _fit(_tuner(ensemble_size=1), X, y)
+    assert np.isnan(tuner.ensemble_score_)
     assert tuner.ensemble_estimators_ == [tuner.best_estimator_]
     np.testing.assert_array_equal(tuner.ensemble_weights_, [1.0])
     np.testing.assert_array_equal(
@@ -232,6 +233,34 @@ def test_ensemble_size_needs_a_refit(noisy):
     X, y, _, _ = noisy
     with pytest.raises(ValueError, match=r"ensemble_size=5 refits .* refit=False"):
         _tuner(ensemble_size=5, refit=False).fit(X, y)
+
+
+def test_auto_ensembles_ten_rounds_and_keeps_quiet_about_few_candidates(noisy):
+    """The default chooses over 10 rounds, without the warning an int gets."""
+    X, y, _, _ = noisy
+    auto = _tuner(n_iter=4)
+    assert auto.get_params()["ensemble_size"] == "auto"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _fit(auto, X, y)
+    with pytest.warns(UserWarning, match="ensemble_size=10, but only 4"):
+        ten = _fit(_tuner(n_iter=4, ensemble_size=10), X, y)
+    assert auto.ensemble_indices_ == ten.ensemble_indices_
+    np.testing.assert_array_equal(auto.ensemble_weights_, ten.ensemble_weights_)
+    assert not np.isnan(auto.ensemble_score_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"refit": False}, {"scoring": ["accuracy", "neg_log_loss"], "refit": False}],
+)
+def test_auto_keeps_the_best_alone_where_there_is_no_ensemble_to_choose(
+    noisy, params
+):
+    X, y, _, _ = noisy
+    tuner = _fit(_tuner(n_iter=3, **params), X, y)
+    assert not hasattr(tuner, "ensemble_estimators_")
+    assert tuner.search_.out_of_fold_ is None
 
 
 def test_ctrl_c_during_the_members_refits_keeps_those_refitted(noisy, monkeypatch):
