@@ -15,9 +15,9 @@ pipeline::
   regressor with ``normalize_y=True`` adds its de-standardisation.
 - :class:`~sk_mlp_tune.TunedMLPClassifier` and
   :class:`~sk_mlp_tune.TunedMLPRegressor` convert as the model they
-  predict with: the weighted sum of their ensemble members' graphs (one
-  graph, ``best_estimator_``'s, with ``ensemble_size=1``) (the probabilities, for a
-  classifier, whose label is then the class of the largest).
+  predict with: the weighted sum of their ensemble members' graphs (the
+  probabilities, for a classifier, whose label is then the class of the
+  largest); with ``ensemble_size=1``, ``best_estimator_``'s graph alone.
 
 skl2onnx is imported here, not by ``import sk_mlp_tune``, because it takes
 about a second to import.
