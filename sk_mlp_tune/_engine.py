@@ -605,7 +605,9 @@ class CandidateRunner:
     def __exit__(self, *exc_info):
         return self.loop.__exit__(*exc_info)
 
-    def __call__(self, template, X, y, candidates, splits, options, score_name):
+    def __call__(
+        self, template, X, y, candidates, splits, options, score_name, rung=0
+    ):
         """Evaluate ``candidates``; return those that finished, and a dead worker.
 
         Parameters
@@ -622,6 +624,8 @@ class CandidateRunner:
             Keyword arguments of scikit-learn's ``_fit_and_score``.
         score_name : str or None
             The metric the best candidate is chosen by, for the monitor.
+        rung : int, default=0
+            Successive halving's rung (``iter``) of the batch, for the monitor.
 
         Returns
         -------
@@ -632,7 +636,7 @@ class CandidateRunner:
         """
         batch = _CandidateFolds(
             template, self.loop, X, y, candidates, splits, options, score_name,
-            self.predict,
+            self.predict, rung,
         )  # fmt: skip
         end = self.loop.run(batch)
         self.max_iter_reached.extend(batch.max_iter_reached)
@@ -647,8 +651,9 @@ class _CandidateFolds:
     """A batch of candidates as fold tasks, and the folds that finished."""
 
     def __init__(
-        self, template, loop, X, y, candidates, splits, options, score_name, predict
-    ):
+        self, template, loop, X, y, candidates, splits, options, score_name, predict,
+        rung,
+    ):  # fmt: skip
         self.template = template
         self.X, self.y = X, y
         self.monitor = loop.monitor
@@ -660,6 +665,7 @@ class _CandidateFolds:
         self.options = options
         self.score_name = score_name
         self.predict = predict
+        self.rung = rung
         self.pending = deque(
             (c, s) for c in range(len(candidates)) for s in range(len(splits))
         )
@@ -732,8 +738,10 @@ class _CandidateFolds:
                 for out, (train, _) in zip(outs, self.splits, strict=True)
             ]
         )
-        self.monitor.candidate_finished(float(np.mean(scores)), refit_estimate)
-        self.monitor.report(self.monitor.n_evaluated, self.monitor.best_score)
+        self.monitor.candidate_finished(
+            float(np.mean(scores)), refit_estimate, self.rung
+        )
+        self.monitor.report(self.monitor.n_evaluated)
 
 
 def _cut_by_deadline(fit_error):
@@ -1440,7 +1448,7 @@ class AsynchronousHalving:
             "error_score": s.error_score,
             "predict": s.keep_predictions,
         }
-        monitor.report(0, float("nan"), ", 0 fits")
+        monitor.report(0, ", 0 fits")
         try:
             with TaskLoop(s.n_jobs, monitor) as loop:
                 # Seeded, the decisions must not depend on the workers' timing.
@@ -1712,11 +1720,15 @@ class _AshaTasks:
             # max_epochs: estimated from the first rung's time per epoch.
             self.epoch_times.append(result.fit_time / max(result.n_epochs, 1))
             self.monitor.estimate_refit(np.mean(self.epoch_times) * self.refit_scale)
-        self.monitor.report(
-            len(self.scheduler.params),
-            _best_score(self.scheduler),
-            f", {len(self.results)} fits",
-        )
+        rung = [self.results.get((task.candidate, f, task.rung)) for f in self.n_folds]
+        if all(rung):
+            # One line per candidate and rung, as halving reports, not per fit.
+            self.monitor.rung_scored(
+                float(np.mean([r.test_score for r in rung])), task.rung
+            )
+            self.monitor.report(
+                len(self.scheduler.params), f", {len(self.results)} fits"
+            )
 
 
 class _Decisions:
@@ -1826,16 +1838,6 @@ def _carried_over(previous, task):
     return FoldResult(
         **{**previous.__dict__, "task": task, "fit_time": 0.0, "score_time": 0.0}
     )
-
-
-def _best_score(scheduler):
-    """Best mean score at the highest rung reached so far, for progress."""
-    for rung in reversed(range(len(scheduler.rungs))):
-        scores = [s[rung] for s in scheduler.scores if rung in s]
-        finite = [v for v in scores if np.isfinite(v)]
-        if finite:
-            return max(finite)
-    return float("nan")
 
 
 def _rank_by_rung_then_score(rungs, means):

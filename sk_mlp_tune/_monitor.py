@@ -82,16 +82,34 @@ class SearchMonitor:
         a tuner gives the start of its ``fit``, validation included.
     unit : str, default="evaluated"
         What the progress line counts.
+    rungs : bool, default=False
+        Whether the search scores candidates at rungs (successive halving):
+        the progress line then says at which rung its best score is.
     """
 
-    def __init__(self, *, max_time, n_planned, progress, start=None, unit="evaluated"):
+    def __init__(
+        self,
+        *,
+        max_time,
+        n_planned,
+        progress,
+        start=None,
+        unit="evaluated",
+        rungs=False,
+    ):
         self.max_time = max_time
         self.n_planned = n_planned
-        self.progress = ProgressLine(n_planned, unit=unit) if progress else None
+        self.progress = (
+            ProgressLine(n_planned, unit=unit, rungs=rungs) if progress else None
+        )
         self.start = time.perf_counter() if start is None else start
         self.n_started = 0
         self.n_evaluated = 0
+        # The best mean score at the highest rung reached (rung 0 for a
+        # search without rungs): the one the search chooses from, not a
+        # lucky score after a few epochs.
         self.best_score = float("nan")
+        self.best_rung = 0
         self.refit_estimate = 0.0
         self.stop_reason = "completed"
 
@@ -151,24 +169,39 @@ class SearchMonitor:
         """Take how long the refit of the best candidate so far should take."""
         self.refit_estimate = float(seconds)
 
-    def candidate_finished(self, mean_score, refit_estimate=None):
+    def candidate_finished(self, mean_score, refit_estimate=None, rung=0):
         """Take note of a candidate whose folds have all finished.
 
         ``refit_estimate`` is how long refitting it on all the data should
         take, if it is the best so far: its fold fit times, scaled up to the
         whole training set. None leaves the estimate as it is (asha makes
-        its own, from the time per epoch).
+        its own, from the time per epoch). ``rung`` is successive halving's
+        rung the score was earned at.
         """
         self.n_evaluated += 1
-        if np.isfinite(mean_score) and not mean_score <= self.best_score:
-            self.best_score = float(mean_score)
-            if refit_estimate is not None:
-                self.estimate_refit(refit_estimate)
+        if self.rung_scored(mean_score, rung) and refit_estimate is not None:
+            self.estimate_refit(refit_estimate)
 
-    def report(self, n_done, best_score, detail=""):
+    def rung_scored(self, mean_score, rung):
+        """Take a candidate's mean score at ``rung``; tell whether it leads now.
+
+        A higher rung than any before starts the best score afresh: scores
+        after fewer epochs (or samples) do not compare with it.
+        """
+        if not np.isfinite(mean_score) or rung < self.best_rung:
+            return False
+        if rung > self.best_rung or not mean_score <= self.best_score:
+            self.best_rung = rung
+            self.best_score = float(mean_score)
+            return True
+        return False
+
+    def report(self, n_done, detail=""):
         """Update the progress line, if there is one."""
         if self.progress is not None:
-            self.progress.update(n_done, best_score, self.elapsed, detail)
+            self.progress.update(
+                n_done, self.best_score, self.elapsed, detail, self.best_rung
+            )
 
     def close(self):
         """End the progress line."""
@@ -184,9 +217,10 @@ class ProgressLine:
     output stays readable wherever it goes.
     """
 
-    def __init__(self, n_planned, stream=None, unit="evaluated"):
+    def __init__(self, n_planned, stream=None, unit="evaluated", rungs=False):
         self.n_planned = n_planned
         self.unit = unit
+        self.rungs = rungs
         # None means sys.stderr at the time of writing: holding the stream
         # would make the search object unpicklable, and scikit-learn >= 1.9
         # sends it to the workers with every task.
@@ -200,13 +234,14 @@ class ProgressLine:
     def in_place(self):
         return getattr(self.stream, "isatty", lambda: False)()
 
-    def update(self, n_done, best, elapsed, detail=""):
+    def update(self, n_done, best, elapsed, detail="", rung=0):
         width = len(str(self.n_planned))
         bar = _bar(min(n_done / self.n_planned, 1.0) if self.n_planned else 1.0)
-        line = (
-            f"Tuning {bar} {n_done:>{width}}/{self.n_planned} {self.unit}{detail}"
-            f" | best score {best:.4f} | {elapsed:.1f} s"
-        )
+        line = f"Tuning {bar} {n_done:>{width}}/{self.n_planned} {self.unit}{detail}"
+        if np.isfinite(best):  # nothing to say before a first score
+            at = f" at rung {rung + 1}" if self.rungs else ""
+            line += f" | best score{at} {best:.4f}"
+        line += f" | {elapsed:.1f} s"
         self.stream.write(("\r" + line) if self.in_place else line + "\n")
         self.stream.flush()
 

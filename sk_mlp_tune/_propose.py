@@ -109,7 +109,7 @@ class TPEProposer(_Proposer):
 
     def ask(self, index, history):
         """Return the parameters of candidate ``index`` given ``history``."""
-        import optuna
+        optuna = _import_optuna()
 
         seed = self._seed(index)
         verbosity = optuna.logging.get_verbosity()
@@ -164,7 +164,7 @@ class TPEProposer(_Proposer):
         None for a candidate outside the space (the estimator's own
         settings, evaluated first) or one whose every score failed.
         """
-        import optuna
+        optuna = _import_optuna()
 
         encoded = self._encode(observation.params)
         scores = {e: s for e, s in observation.scores.items() if np.isfinite(s)}
@@ -219,13 +219,13 @@ def _trial_key(which, name):
 
 
 def _categorical(n_choices):
-    import optuna
+    optuna = _import_optuna()
 
     return optuna.distributions.CategoricalDistribution(list(range(n_choices)))
 
 
 def _distribution(dimension: Range):
-    import optuna
+    optuna = _import_optuna()
 
     if dimension.integer:
         return optuna.distributions.IntDistribution(
@@ -343,3 +343,16 @@ def _skopt_dimension(dimension):
         dimension.high,
         prior="log-uniform" if dimension.log else "uniform",
     )
+
+
+def _import_optuna():
+    """Import Optuna without its import-time warnings reaching the user.
+
+    Optuna imports ``tqdm.auto``, which in a notebook without ipywidgets
+    warns "IProgress not found" in the middle of the search's output; it
+    is about Optuna's progress bars, which the search never shows.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import optuna
+    return optuna

@@ -64,7 +64,7 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
         The ``fit`` parameters, routed as ``BaseSearchCV.fit`` routes them.
     run_candidates : callable
         ``run_candidates(estimator, X, y, candidate_params, splits, options,
-        score_name)`` returns ``({candidate index: [_fit_and_score dict per
+        score_name, rung)`` returns ``({candidate index: [_fit_and_score dict per
         split]}, lost)`` for the candidates whose folds all finished;
         ``options`` are the keyword arguments of ``_fit_and_score``, and
         ``lost`` a :class:`~sk_mlp_tune.WorkerLostError` if a worker died.
@@ -93,9 +93,11 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {search.n_splits_} splits, got {len(splits)}"
             )
+        # Successive halving tells each batch's rung as its "iter".
+        rung = int((more_results or {}).get("iter", [0])[0])
         finished, lost = run_candidates(
             job.base_estimator, job.X, job.y, candidate_params, splits,
-            job.options, job.score_name,
+            job.options, job.score_name, rung,
         )  # fmt: skip
         n_kept = found.keep(candidate_params, finished, more_results, splits)
         if lost is not None:

@@ -556,6 +556,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             progress=self.verbose > 0,
             start=start,
             unit="candidates" if self.search == "asha" else "evaluated",
+            rungs=self.search in ("halving", "asha"),
         )
         search.monitor = monitor
         search.keep_predictions = self._ensemble_rounds() > 1

@@ -189,9 +189,46 @@ def test_progress_reports_candidates_score_and_time(iris, fast_mlp, search, caps
     if search == "halving":
         assert n_rows == sum(tuner.search_.n_candidates_)
     assert f"{n_rows}/{n_rows} evaluated" in lines[-1]
-    best = np.nanmax(tuner.cv_results_["mean_test_score"])
-    assert f"best score {best:.4f}" in lines[-1]
+    scores = tuner.cv_results_["mean_test_score"]
+    if search == "halving":  # the best at the highest rung: the one chosen
+        top = np.max(tuner.cv_results_["iter"])
+        scores = scores[tuner.cv_results_["iter"] == top]
+        assert f"best score at rung {top + 1} {np.nanmax(scores):.4f}" in lines[-1]
+        assert tuner.best_score_ == np.nanmax(scores)
+    else:
+        assert f"best score {np.nanmax(scores):.4f}" in lines[-1]
     assert lines[-1].endswith(" s")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_asha_reports_once_per_candidate_and_rung(iris, fast_mlp, capsys):
+    """One line per candidate's rung, as halving prints, not one per fold fit."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        fast_mlp,
+        param_space={"alpha": [1e-3, 1e-2, 1e-1, 1.0]},
+        search="asha",
+        n_iter=4,
+        cv=2,
+        verbose=1,
+        random_state=0,
+    ).fit(X, y)
+    lines = capsys.readouterr().err.strip().splitlines()
+    # A first line before any fit, then one per row of cv_results_.
+    assert len(lines) == 1 + len(tuner.cv_results_["params"])
+    assert "best score" not in lines[0]  # nothing to say before a first score
+    assert all("nan" not in line for line in lines)
+
+
+def test_a_higher_rung_starts_the_best_score_afresh():
+    """Scores after fewer epochs do not compare with those after more."""
+    monitor = SearchMonitor(max_time=None, n_planned=6, progress=False)
+    monitor.candidate_finished(0.99, rung=0)
+    monitor.candidate_finished(0.90, rung=1)
+    assert (monitor.best_score, monitor.best_rung) == (0.90, 1)
+    assert not monitor.rung_scored(0.95, 0)  # a late first-rung score
+    assert monitor.rung_scored(0.93, 1)
+    assert (monitor.best_score, monitor.best_rung) == (0.93, 1)
 
 
 def test_progress_is_silent_by_default(iris, fast_mlp, capsys):
@@ -224,6 +261,12 @@ def test_progress_line_rewrites_in_place_on_a_terminal():
         "Tuning [####################] 4/4 evaluated | best score 0.7500 | 2.0 s",
     ]
     assert "Stopped early: max_time." in log.getvalue()
+
+
+def test_progress_line_says_nothing_of_a_best_score_before_there_is_one():
+    log = io.StringIO()
+    ProgressLine(4, stream=log).update(0, float("nan"), 0.0)
+    assert log.getvalue() == "Tuning [....................] 0/4 evaluated | 0.0 s\n"
 
 
 def test_monitor_always_starts_the_first_candidate():
