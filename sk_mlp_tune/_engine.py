@@ -605,9 +605,7 @@ class CandidateRunner:
     def __exit__(self, *exc_info):
         return self.loop.__exit__(*exc_info)
 
-    def __call__(
-        self, template, X, y, candidates, splits, options, score_name, rung=0
-    ):
+    def __call__(self, template, X, y, candidates, splits, options, score_name, rung=0):
         """Evaluate ``candidates``; return those that finished, and a dead worker.
 
         Parameters
