@@ -22,7 +22,7 @@ from ._compat import (
 )
 from ._engine import AsynchronousHalving, EngineSettings, epochs_parameter
 from ._monitor import SearchMonitor
-from ._searchbase import prepare, refit
+from ._searchbase import prepare, refit, search_callbacks
 
 # What the engine's fitted state hands on to the search object; the names
 # mean what they mean on HalvingRandomSearchCV where it has them.
@@ -84,12 +84,16 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
     keep_predictions : bool
         Set before ``fit``: whether to keep the top rung's out-of-fold
         predictions, for an ensemble, in ``out_of_fold_``.
+    callback_tasks : FitTasks or None
+        Set before ``fit`` by a tuner: its tasks for scikit-learn's
+        callbacks, in whose tree the search's go.
     """
 
     monitor = None
     starting_candidates = ()
     selection = "best"
     keep_predictions = False
+    callback_tasks = None
 
     def __init__(
         self,
@@ -208,8 +212,9 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
         monitor = self.monitor or SearchMonitor(
             max_time=None, n_planned=self.n_iter, progress=False
         )
+        callbacks = search_callbacks(self, job)
         engine = AsynchronousHalving(settings).run(
-            job.X, job.y, folds, job.fit_params, job.score_params, monitor
+            job.X, job.y, folds, job.fit_params, job.score_params, monitor, callbacks
         )
         for name in _ENGINE_RESULTS:
             setattr(self, name, getattr(engine, name))
@@ -225,10 +230,14 @@ class AsynchronousHalvingSearchCV(BaseSearchCV):
                 job.X,
                 job.y,
                 job.fit_params,
+                callbacks,
+                "refit-with-best-params",
             )
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = named_scorers(job.scorers)
+        if callbacks.owner is self:
+            callbacks.end(job.X, job.y)
         return self
 
 

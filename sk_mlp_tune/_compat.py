@@ -16,6 +16,9 @@ What is only known to work on some versions is probed, not assumed:
   of its ``fit`` calls (``_searchbase.fit_search``). When they have changed
   shape it is None, and a search refuses to fit, naming the versions it
   was written for.
+- ``CALLBACKS``: scikit-learn's callback API (``sklearn.callback``,
+  experimental, from 1.9 on). Without it ``CallbackSupportMixin`` is an
+  empty stand-in (no ``set_callbacks``) and no callback context is made.
 
 The optional dependencies (the extras) are imported through
 ``import_optional``, so that a missing one always says which extra brings it.
@@ -28,6 +31,15 @@ from types import SimpleNamespace
 
 import joblib
 from joblib._parallel_backends import LokyBackend
+
+try:  # scikit-learn >= 1.9
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover - scikit-learn 1.7 and 1.8
+
+    class CallbackSupportMixin:
+        """Stand-in where scikit-learn has no callbacks: no ``set_callbacks``."""
+
+
 from sklearn.base import _fit_context
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._search_successive_halving import BaseSuccessiveHalving
@@ -53,21 +65,28 @@ num_samples = _num_samples
 safe_indexing = _safe_indexing  # rows of an array, a DataFrame or a list
 warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
 
+# Where the estimators and searches can take scikit-learn's callbacks.
+CALLBACKS = hasattr(CallbackSupportMixin, "set_callbacks")
+
 __all__ = [
+    "CALLBACKS",
     "DROPOUT_TESTED_SKLEARN",
     "MLP_INTERNALS",
     "SEARCH_FIT_TESTED_SKLEARN",
     "SEARCH_INTERNALS",
     "BaseSearchCV",
     "BaseSuccessiveHalving",
+    "CallbackSupportMixin",
     "HasMethods",
     "Interval",
     "StrOptions",
     "VisualBlock",
     "_fit_context",
     "_routing_enabled",
+    "callback_context",
     "check_method_params",
     "fit_and_score",
+    "has_callbacks",
     "import_optional",
     "insert_error_scores",
     "joblib_loky_executor",
@@ -75,9 +94,9 @@ __all__ = [
     "mlflow_training_session_active",
     "named_scorers",
     "num_samples",
+    "run_search_context",
     "safe_indexing",
     "score_function",
-    "search_callback_context",
     "search_scorers",
     "skopt_optimizer_results",
     "validate_parameter_constraints",
@@ -85,14 +104,35 @@ __all__ = [
 ]
 
 
-def fit_and_score(estimator, X, y, **options):
+def fit_and_score(estimator, X, y, callback_ctx=None, caller=None, **options):
     """Fit ``estimator`` on one split and score it, as scikit-learn's searches do.
 
     Returns the dict of scikit-learn's ``_fit_and_score``, with the times
     and the fitted estimator; ``options`` are its keyword arguments.
+    ``callback_ctx`` is the fit's task in the callbacks' tree, and
+    ``caller`` the estimator its hooks are called with (scikit-learn >= 1.9).
     """
     options = {"verbose": 0, "return_times": True, **options}
+    if callback_ctx is not None:
+        options.update(callback_ctx=callback_ctx, caller=caller)
     return _fit_and_score(estimator, X, y, return_estimator=True, **options)
+
+
+def callback_context(estimator, max_subtasks):
+    """Return the root task of ``estimator``'s fit in the callbacks' tree.
+
+    The callbacks set on ``estimator`` are set up; None where scikit-learn
+    has no callbacks. ``_init_callback_context`` is the documented private
+    method every estimator that supports callbacks calls once per fit.
+    """
+    if not CALLBACKS:
+        return None
+    return estimator._init_callback_context(max_subtasks=max_subtasks)
+
+
+def has_callbacks(estimator):
+    """Tell whether ``estimator`` has callbacks, set or propagated to it."""
+    return bool(getattr(estimator, "_skl_callbacks", None))
 
 
 def search_scorers(estimator, scoring, refit, error_score):
@@ -147,23 +187,19 @@ def joblib_loky_executor(n_workers):
         yield executor
 
 
-def search_callback_context(search):
-    """Return the callback context scikit-learn >= 1.9 hands a search's ``_run_search``.
+def run_search_context(search, root):
+    """Return the keyword arguments that hand ``root`` to ``search._run_search``.
 
-    As keyword arguments: empty on older versions, or where ``_run_search``
-    (ours wrap it, taking ``**context``) would not take it.
+    scikit-learn >= 1.9's searches take their fit's callback context there
+    (and need one); scikit-optimize's take none.
     """
-    if not hasattr(search, "_init_callback_context"):
+    if root is None:
         return {}
     parameters = inspect.signature(search._run_search).parameters
     if "callback_ctx" in parameters or any(
         p.kind is p.VAR_KEYWORD for p in parameters.values()
     ):
-        return {
-            "callback_ctx": search._init_callback_context(
-                max_subtasks=1 + (search.refit is not False)
-            )
-        }
+        return {"callback_ctx": root}
     return {}
 
 

@@ -63,6 +63,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
+from ._callbacks import received
 from ._choice import (
     ESTIMATOR_ORIGIN,
     candidate_origins,
@@ -152,8 +153,9 @@ class FoldResult:
 
 
 def run_fold_task(
-    task, model, template, X, y, fold, context, rebuild=None, deadline=None
-):
+    task, model, template, X, y, fold, context, rebuild=None, deadline=None,
+    callback_task=None, caller=None,
+):  # fmt: skip
     """Train and score one fold model: the unit of work a worker runs.
 
     Parameters
@@ -181,6 +183,11 @@ def run_fold_task(
     deadline : float or None
         The ``time.time()`` at which a dropout MLP stops training; the
         result of a fit so cut has an ``error`` the search discards.
+    callback_task, caller : default=None
+        The fit's task in the tree of scikit-learn's callbacks, as
+        ``_callbacks.FitTasks.fold_task_to_send`` sent it, and the
+        estimator its hooks are called with. A rebuilt model trains outside
+        it: the task is the continued fit's.
 
     Returns
     -------
@@ -215,6 +222,8 @@ def run_fold_task(
             score_params=context["score_params"],
             return_train_score=context["return_train_score"],
             error_score=context["error_score"],
+            callback_ctx=received(callback_task),
+            caller=caller,
         )
     failed = out["fit_error"] is not None
     test_scores = _named_scores(out["test_scores"])
@@ -307,7 +316,7 @@ def _die_with_parent(parent_pid):
 
 def fit_and_score_fold(
     template, X, y, train, test, parameters, options, parent_pid, deadline=None,
-    predict=False,
+    predict=False, callback_task=None, caller=None,
 ):  # fmt: skip
     """Fit one candidate on one fold and score it: a task of every search but asha.
 
@@ -331,6 +340,9 @@ def fit_and_score_fold(
     predict : bool, default=False
         Whether to return the model's predictions on the fold's held-out
         rows, for an ensemble, in ``out["predictions"]``.
+    callback_task, caller : CallbackContext and estimator, default=None
+        The fit's task in the tree of scikit-learn's callbacks, and the
+        estimator its hooks are called with (see ``_callbacks``).
 
     Returns
     -------
@@ -343,7 +355,7 @@ def fit_and_score_fold(
     with _fold_fit_conditions(parent_pid), training_deadline(deadline):
         out = fit_and_score(
             clone(template), X, y, train=train, test=test, parameters=parameters,
-            **options,
+            callback_ctx=callback_task, caller=caller, **options,
         )  # fmt: skip
     out["cut_short"] = _cut_by_deadline(out["fit_error"])
     model = out.pop("estimator", None)
@@ -493,6 +505,11 @@ class TaskLoop:
         return self._executor.n_workers if self._executor is not None else 1
 
     @property
+    def in_process(self):
+        """Whether the tasks run in this process, unpickled."""
+        return isinstance(self._executor, _InProcessExecutor)
+
+    @property
     def parent_pid(self):
         """Return the id of this process if its tasks run in its worker processes.
 
@@ -605,7 +622,10 @@ class CandidateRunner:
     def __exit__(self, *exc_info):
         return self.loop.__exit__(*exc_info)
 
-    def __call__(self, template, X, y, candidates, splits, options, score_name, rung=0):
+    def __call__(
+        self, template, X, y, candidates, splits, options, score_name, rung=0,
+        callbacks=None,
+    ):  # fmt: skip
         """Evaluate ``candidates``; return those that finished, and a dead worker.
 
         Parameters
@@ -624,6 +644,9 @@ class CandidateRunner:
             The metric the best candidate is chosen by, for the monitor.
         rung : int, default=0
             Successive halving's rung (``iter``) of the batch, for the monitor.
+        callbacks : (list, estimator), default=None
+            The callback task of each fold fit (candidate by candidate, fold
+            by fold; None for none) and the estimator their hooks get.
 
         Returns
         -------
@@ -634,7 +657,7 @@ class CandidateRunner:
         """
         batch = _CandidateFolds(
             template, self.loop, X, y, candidates, splits, options, score_name,
-            self.predict, rung,
+            self.predict, rung, callbacks,
         )  # fmt: skip
         end = self.loop.run(batch)
         self.max_iter_reached.extend(batch.max_iter_reached)
@@ -650,7 +673,7 @@ class _CandidateFolds:
 
     def __init__(
         self, template, loop, X, y, candidates, splits, options, score_name, predict,
-        rung,
+        rung, callbacks,
     ):  # fmt: skip
         self.template = template
         self.X, self.y = X, y
@@ -664,6 +687,8 @@ class _CandidateFolds:
         self.score_name = score_name
         self.predict = predict
         self.rung = rung
+        n_fits = len(candidates) * len(splits)
+        self.callback_tasks, self.caller = callbacks or ([None] * n_fits, None)
         self.pending = deque(
             (c, s) for c in range(len(candidates)) for s in range(len(splits))
         )
@@ -688,9 +713,11 @@ class _CandidateFolds:
         self.pending.popleft()
         train, test = self.splits[split]
         deadline = None if candidate in self.unbounded else monitor.deadline()
+        callback_task = self.callback_tasks[candidate * len(self.splits) + split]
         arguments = (
             self.template, *self.data, train, test, self.candidates[candidate],
-            self.options, self.parent_pid, deadline, self.predict,
+            self.options, self.parent_pid, deadline, self.predict, callback_task,
+            self.caller if callback_task is not None else None,
         )  # fmt: skip
         return Task((candidate, split), fit_and_score_fold, arguments)
 
@@ -1400,11 +1427,14 @@ class AsynchronousHalving:
     def __init__(self, settings):
         self.settings = settings
 
-    def run(self, X, y, folds, fit_params, score_params, monitor):
+    def run(self, X, y, folds, fit_params, score_params, monitor, callbacks=None):
         """Search, then set the results; return self.
 
         ``monitor`` (a :class:`~sk_mlp_tune._monitor.SearchMonitor`) is the
         budget, the progress line and the stop reason, as for every strategy.
+        ``callbacks`` (a :class:`~sk_mlp_tune._callbacks.FitTasks`) are the
+        fit's tasks for scikit-learn's callbacks: the search is one, each
+        fold fit one under it.
         """
         s = self.settings
         self.rungs_ = rung_epochs(s.max_epochs, s.n_candidates)
@@ -1447,6 +1477,7 @@ class AsynchronousHalving:
             "predict": s.keep_predictions,
         }
         monitor.report(0, ", 0 fits")
+        search_task = callbacks.search_task(callbacks.root, None) if callbacks else None
         try:
             with TaskLoop(s.n_jobs, monitor) as loop:
                 # Seeded, the decisions must not depend on the workers' timing.
@@ -1466,6 +1497,7 @@ class AsynchronousHalving:
                     * _n_samples(X)
                     / np.mean([max(len(t), 1) for t, _ in folds]),
                     monitor=monitor,
+                    callbacks=(callbacks, search_task, loop.in_process),
                 )
                 if checkpoint is not None:
                     checkpoint.open()
@@ -1474,6 +1506,8 @@ class AsynchronousHalving:
             monitor.close()
             if checkpoint is not None:
                 checkpoint.close()
+            if callbacks is not None:
+                callbacks.end_search_task(search_task)
         lost = None
         if end is not None and end.worker_died is not None:
             running = sorted({(t.candidate, t.rung) for t in end.running})
@@ -1620,8 +1654,9 @@ class _AshaTasks:
     """
 
     def __init__(
-        self, decisions, checkpoint, context, data, folds, refit_scale, monitor
-    ):
+        self, decisions, checkpoint, context, data, folds, refit_scale, monitor,
+        callbacks=(None, None, True),
+    ):  # fmt: skip
         self.decisions = decisions
         self.scheduler = decisions.scheduler
         self.checkpoint = checkpoint
@@ -1637,6 +1672,9 @@ class _AshaTasks:
         self.epoch_times = []
         self.n_replayed = 0
         self.monitor = monitor
+        # The fit's callback tasks, the search's task, and whether the fits
+        # run in this process.
+        self.callbacks, self.search_task, self.in_process = callbacks
 
     def next_task(self, monitor):
         def may_decide():
@@ -1667,9 +1705,15 @@ class _AshaTasks:
         # result would have nothing to give.
         first = task.candidate == 0 and task.rung == 0
         deadline = None if first else monitor.deadline()
+        callback_task = caller = None
+        if self.callbacks is not None:
+            callback_task = self.callbacks.fold_task_to_send(
+                self.search_task, self.in_process
+            )
+            caller = self.callbacks.caller
         arguments = (
             task, model, self.template, self.X, self.y, self.folds[task.fold],
-            self.context, rebuild, deadline,
+            self.context, rebuild, deadline, callback_task, caller,
         )  # fmt: skip
         return Task(task, run_fold_task, arguments)
 

@@ -28,7 +28,14 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import gen_batches, shuffle
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._compat import DROPOUT_TESTED_SKLEARN, MLP_INTERNALS, Interval, StrOptions
+from ._callbacks import NO_EPOCHS, epoch_tasks
+from ._compat import (
+    DROPOUT_TESTED_SKLEARN,
+    MLP_INTERNALS,
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+)
 
 
 class TrainingDeadlinePassed(Exception):
@@ -148,8 +155,15 @@ def architecture(n_hidden_layers, n_neurons, layer_shape="constant"):
     return tuple(max(n_neurons >> depth, floor) for depth in range(n_hidden_layers))
 
 
-class _DropoutMLPMixin:
-    """Dropout and architecture shorthands for a scikit-learn MLP subclass."""
+class _DropoutMLPMixin(CallbackSupportMixin):
+    """Dropout and architecture shorthands for a scikit-learn MLP subclass.
+
+    It takes scikit-learn's callbacks (``set_callbacks``, scikit-learn >=
+    1.9): its fit is a task, each epoch of a stochastic solver a subtask.
+    """
+
+    # The epochs' callback tasks, during a fit: see _callbacks.epoch_tasks.
+    _epochs = NO_EPOCHS
 
     def _resolve_hidden_layer_sizes(self):
         shorthand = self.n_hidden_layers is not None or self.n_neurons is not None
@@ -217,12 +231,14 @@ class _DropoutMLPMixin:
         declared = self.hidden_layer_sizes
         self.hidden_layer_sizes = sizes
         try:
-            fitted = super()._fit(
-                X, y, sample_weight=sample_weight, incremental=incremental
-            )
+            with epoch_tasks(self, X, y) as self._epochs:
+                fitted = super()._fit(
+                    X, y, sample_weight=sample_weight, incremental=incremental
+                )
         finally:
             self.hidden_layer_sizes = declared
             del self._continuation
+            self.__dict__.pop("_epochs", None)
         self.hidden_layer_sizes_ = sizes
         if self.solver in _STOCHASTIC_SOLVERS:
             self._training_settings = self._settings_that_shape_training(sizes)
@@ -327,6 +343,7 @@ class _DropoutMLPMixin:
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                epoch = self._epochs.begin()
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 self._sample_order = sample_idx
@@ -354,6 +371,7 @@ class _DropoutMLPMixin:
                 self.n_iter_ += 1
                 deadline = _DEADLINE.get()
                 if deadline is not None and time.time() > deadline:
+                    self._epochs.end(epoch)
                     raise TrainingDeadlinePassed(
                         f"the search's time budget ran out after {self.n_iter_} "
                         "epochs of this fit"
@@ -367,6 +385,8 @@ class _DropoutMLPMixin:
                     early_stopping, X_val, y_val, sample_weight_val
                 )
                 self._optimizer.iteration_ends(self.t_)
+                if self._epochs.end(epoch):
+                    break  # a callback asked training to stop
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early_stopping else "Training loss"

@@ -11,6 +11,7 @@ time (the refit included) and keeps what finished on Ctrl-C. Both import
 this module, and it imports neither.
 """
 
+import contextlib
 import time
 from collections import defaultdict
 from types import SimpleNamespace
@@ -21,6 +22,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
 
+from ._callbacks import FitTasks
 from ._choice import candidate_origins, choose_index, preferred_rows
 from ._compat import (
     SEARCH_FIT_TESTED_SKLEARN,
@@ -32,7 +34,7 @@ from ._compat import (
     insert_error_scores,
     named_scorers,
     num_samples,
-    search_callback_context,
+    run_search_context,
     warn_or_raise_about_fit_failures,
 )
 from ._engine import CandidateRunner, WorkerLostError
@@ -82,10 +84,11 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
     if on_checked is not None:
         on_checked(search)
     found = _Found(search, job)
+    tasks = search_callbacks(search, job)
 
     def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
-        # ``context`` is scikit-learn >= 1.9's callback context: the tuner
-        # takes no callbacks.
+        # ``context`` is scikit-learn >= 1.9's callback context: the task
+        # of this batch, made by scikit-learn's ``_run_search``.
         candidate_params = list(candidate_params)
         splits = list((cv or job.cv).split(job.X, job.y, **job.split_params))
         if len(splits) != search.n_splits_:
@@ -95,9 +98,12 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
             )
         # Successive halving tells each batch's rung as its "iter".
         rung = int((more_results or {}).get("iter", [0])[0])
+        fold_tasks = tasks.fold_tasks(
+            context.get("callback_ctx"), len(candidate_params) * len(splits)
+        )
         finished, lost = run_candidates(
             job.base_estimator, job.X, job.y, candidate_params, splits,
-            job.options, job.score_name, rung,
+            job.options, job.score_name, rung, (fold_tasks, tasks.caller),
         )  # fmt: skip
         n_kept = found.keep(candidate_params, finished, more_results, splits)
         if lost is not None:
@@ -108,7 +114,9 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
 
     stop = None
     try:
-        search._run_search(evaluate_candidates, **search_callback_context(search))
+        search._run_search(
+            evaluate_candidates, **run_search_context(search, tasks.root)
+        )
     except SearchStopped as stopped:
         stop = stopped
     except Interrupted as interrupted:
@@ -126,8 +134,24 @@ def fit_search(search, X, y, params, run_candidates, on_checked=None):
                 "no candidates?"
             )
         return stop
-    _finish(search, job, found)
+    _finish(search, job, found, tasks)
+    if tasks.owner is search:
+        tasks.end(job.X, job.y)
     return stop
+
+
+def search_callbacks(search, job):
+    """Return the callbacks' tasks of ``search``'s fit.
+
+    A tuner's, which it sets as ``search.callback_tasks`` (its search adds
+    no level of its own), or the search's own, with its root begun, as
+    ``BaseSearchCV.fit`` begins it: its fit, then the search and the refit.
+    """
+    given = getattr(search, "callback_tasks", None)
+    if given is not None:
+        return given
+    max_subtasks = 1 + (search.refit is not False)
+    return FitTasks.begin(search, job.X, job.y, max_subtasks)
 
 
 def prepare(search, X, y, params):
@@ -238,7 +262,7 @@ class _Found:
         self.predictions = {row: self.predictions[row] for row in sorted(best)}
 
 
-def _finish(search, job, found):
+def _finish(search, job, found, tasks):
     """Choose the best candidate and refit it, as ``BaseSearchCV.fit`` ends."""
     results, refit_metric = found.results, job.refit_metric
     # One warning, or one error if every fit failed, for the whole search.
@@ -259,8 +283,9 @@ def _finish(search, job, found):
         search.best_params_ = results["params"][search.best_index_]
     if search.refit:
         search.best_estimator_, search.refit_time_ = refit(
-            job.base_estimator, search.best_params_, job.X, job.y, job.fit_params
-        )
+            job.base_estimator, search.best_params_, job.X, job.y, job.fit_params,
+            tasks, "refit-with-best-params",
+        )  # fmt: skip
         if hasattr(search.best_estimator_, "feature_names_in_"):
             search.feature_names_in_ = search.best_estimator_.feature_names_in_
     search.scorer_ = named_scorers(job.scorers)
@@ -271,10 +296,11 @@ def _finish(search, job, found):
         search.best_score_ = results["mean_test_score"][search.best_index_]
 
 
-def refit(template, params, X, y, fit_params):
+def refit(template, params, X, y, fit_params, tasks=None, task_name="refit"):
     """Fit a clone of ``template`` with ``params`` on all the data.
 
-    The refit of every strategy.
+    The refit of every strategy, and of the ensemble's members: the task
+    ``task_name`` of the callbacks' ``tasks`` (a :class:`FitTasks`), if any.
 
     Returns
     -------
@@ -285,11 +311,18 @@ def refit(template, params, X, y, fit_params):
     """
     estimator = clone(template).set_params(**clone(params, safe=False))
     start = time.time()
-    if y is not None:
-        estimator.fit(X, y, **fit_params)
-    else:
-        estimator.fit(X, **fit_params)
+    refitting = tasks.refitting if tasks is not None else _untracked
+    with refitting(task_name, estimator, X, y):
+        if y is not None:
+            estimator.fit(X, y, **fit_params)
+        else:
+            estimator.fit(X, **fit_params)
     return estimator, time.time() - start
+
+
+@contextlib.contextmanager
+def _untracked(task_name, estimator, X, y):
+    yield
 
 
 def run_search(search, X, y, params):
@@ -357,15 +390,18 @@ class _EngineSearchMixin(BaseSearchCV):
     search's method order, also where the search class's own ``fit`` calls
     ``super().fit`` (scikit-optimize's ``BayesSearchCV``).
 
-    Three more attributes may be set before ``fit``: ``starting_candidates``,
+    Four more attributes may be set before ``fit``: ``starting_candidates``,
     the ``(candidate, origin)`` pairs the search evaluates first (the
     estimator's own settings, then the portfolio); ``selection``, the
     rule that picks the best candidate (``_choice.choose_index``); and
     ``keep_predictions``, whether to keep the out-of-fold predictions of
     the candidates an ensemble can choose, in ``out_of_fold_`` (``{row of
-    cv_results_: predictions}``). Left unset, the search is its parent
-    class. ``cv_results_["origin"]`` says where each candidate came from.
-    They are attributes, not parameters: ``clone`` of a search object
+    cv_results_: predictions}``). And ``callback_tasks``, a tuner's
+    :class:`~sk_mlp_tune._callbacks.FitTasks`: the search's tasks for
+    scikit-learn's callbacks then go in the tuner's tree, the search adding
+    no level. Left unset, the search is its parent class.
+    ``cv_results_["origin"]`` says where each candidate came from. They are
+    attributes, not parameters: ``clone`` of a search object
     leaves them out.
     """
 
@@ -373,6 +409,7 @@ class _EngineSearchMixin(BaseSearchCV):
     starting_candidates = ()
     selection = "best"
     keep_predictions = False
+    callback_tasks = None
 
     def refit_params(self, row):
         """Return the parameters that refit the candidate of ``cv_results_[row]``.

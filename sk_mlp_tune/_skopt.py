@@ -65,10 +65,20 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
         return self.total_iterations + len(self.starting_candidates)
 
     def _run_search(self, evaluate_candidates, **context):
+        # scikit-optimize's _run_search takes no callback context: the
+        # search's task is made here, as scikit-learn's searches make theirs.
+        root = context.get("callback_ctx")
+        search_task = None
+        if root is not None:
+            search_task = root.subcontext(
+                task_name="search", max_subtasks=None, sequential_subtasks=False
+            ).call_on_fit_task_begin(estimator=self)
+
         def evaluate_decoded(candidate_params):
             candidates = [_decode(p) for p in candidate_params]
             return _failures_scored_worst(
-                evaluate_candidates(candidates), len(candidates)
+                evaluate_candidates(candidates, callback_ctx=search_task),
+                len(candidates),
             )
 
         self._starting_results = ((), ())
@@ -89,6 +99,9 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
                 if optimizer.Xi
             )
             raise
+        finally:
+            if search_task is not None:
+                search_task.call_on_fit_task_end(estimator=self)
 
     def _step(self, *args, **kwargs):
         # The budget is checked before the optimizer's ask too, which takes

@@ -34,8 +34,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._callbacks import FitTasks
 from ._choice import SELECTIONS, choose_index, preferred_rows
 from ._compat import (
+    CallbackSupportMixin,
     HasMethods,
     Interval,
     StrOptions,
@@ -165,7 +167,7 @@ class _WarmState:
         return joblib.hash((X, y)) == self.fingerprint
 
 
-class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
+class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
     """Shared machinery of the tuned estimators; subclasses add the task."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -482,12 +484,19 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
             try:
                 with _fit_hooks(self, X, y):
                     search, X, y, previous = self._prepare(X, y, fit_params)
+                    # As GridSearchCV's: the search, each fold fit, the refits.
+                    callbacks = FitTasks.begin(self, X, y, max_subtasks=None)
                     if search is None:  # a warm start with nothing left to do
                         keep_previous()
+                        callbacks.end(X, y)
                         self.search_time_ = time.perf_counter() - start
                         return self
+                    search.callback_tasks = callbacks if callbacks.active else None
                     monitor = self._run(search, X, y, fit_params, start)
                     self._finish(search, monitor, previous, (X, y, fit_params))
+                    # It holds the callbacks' tree: not fitted state.
+                    search.callback_tasks = None
+                    callbacks.end(X, y)
                     self.search_time_ = time.perf_counter() - start
             except Interrupted:
                 # Ctrl-C before any candidate finished, or during the refit.
@@ -714,6 +723,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
                     X,
                     y,
                     self._routed(fit_params).estimator.fit,
+                    search.callback_tasks,
+                    "refit-ensemble-member",
                 )
         except TrainingDeadlinePassed:
             return None
@@ -849,7 +860,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, BaseEstimator):
         with warnings.catch_warnings():
             _silence_refit_warnings()
             return _Refitted(
-                *refit(search.estimator, self.best_params_, X, y, fit_params)
+                *refit(
+                    search.estimator,
+                    self.best_params_,
+                    X,
+                    y,
+                    fit_params,
+                    search.callback_tasks,
+                    "refit-with-best-params",
+                )
             )
 
     def _refitted_estimator(self, what):
