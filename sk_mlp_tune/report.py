@@ -16,7 +16,9 @@ from ._files import replaced_atomically
 from ._tuned import candidates_best_first, ranking_metric
 from .plotting import (
     _pyplot,
+    _searched_dimensions,
     find_tuner,
+    metric_label,
     plot_hyperparameter_scores,
     plot_loss_curve,
     plot_search_history,
@@ -24,15 +26,22 @@ from .plotting import (
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em;
-       color: #222; line-height: 1.4; }
+       padding: 0 1em; color: #222; line-height: 1.4; }
 h1, h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+h1 { overflow-wrap: break-word; }
+@media (max-width: 30em) { h1 { font-size: 1.5em; } }
 table { border-collapse: collapse; margin: .5em 0 1em; }
 .wide { overflow-x: auto; max-width: 100%; }
+table.candidates { width: 100%; }
 tr.chosen td { background: #e8f5e9; font-weight: 600; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
-img { max-width: 100%; }
+table.candidates td { white-space: nowrap; }
+table.candidates td.params { font-size: .9em; white-space: normal; min-width: 14em; }
+img { max-width: 100%; height: auto; }
+.figures { display: grid; gap: 1em;
+           grid-template-columns: repeat(auto-fit, minmax(min(18em, 100%), 1fr)); }
 .note { color: #666; }
 """
 
@@ -91,6 +100,7 @@ def build_report(model, *, y_true=None, y_pred=None, data_shape=None, title=None
     body = "\n".join(sections)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
@@ -140,15 +150,20 @@ def _escape(value):
     return html.escape(str(value))
 
 
-def _table(header, rows, text_columns=(0,), marked=()):
+def _table(header, rows, text_columns=(0,), marked=(), wrapped_column=None, css=None):
     """Return an HTML table that scrolls within the page when it is too wide.
 
-    ``marked`` holds the indices of rows to highlight.
+    ``marked`` holds the indices of rows to highlight; ``wrapped_column``,
+    the index of a long text column whose cells wrap; ``css``, a class for
+    the table.
     """
 
     def cell(tag, index, value):
-        css = ' class="text"' if index in text_columns else ""
-        return f"<{tag}{css}>{_escape(value)}</{tag}>"
+        classes = ["text"] if index in text_columns else []
+        if tag == "td" and index == wrapped_column:
+            classes.append("params")
+        attribute = f' class="{" ".join(classes)}"' if classes else ""
+        return f"<{tag}{attribute}>{_escape(value)}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(header))
     body = "".join(
@@ -157,13 +172,16 @@ def _table(header, rows, text_columns=(0,), marked=()):
         + "</tr>"
         for number, row in enumerate(rows)
     )
+    table = f'<table class="{css}">' if css else "<table>"
     return (
-        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="wide">{table}<thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
 
 
 def _format(value):
+    if isinstance(value, np.generic):  # numpy 2 would print np.float64(0.1)
+        value = value.item()
     if isinstance(value, float):
         return f"{value:.4g}"
     return repr(value) if not isinstance(value, str) else value
@@ -181,7 +199,10 @@ def _summary_section(tuner, data_shape):
         ("search", tuner.search),
         ("candidates evaluated", evaluated),
         ("cross-validation folds", tuner.n_splits_),
-        ("best CV score (the chosen model's)", f"{tuner.best_score_:.4f}"),
+        (
+            f"best CV {metric_label(tuner)} (the chosen model's)",
+            f"{tuner.best_score_:.4f}",
+        ),
     ]
     if data_shape is not None:
         rows.append(
@@ -233,10 +254,10 @@ def _ensemble_section(tuner):
             tuner.ensemble_indices_, tuner.ensemble_weights_, strict=True
         )
     ]
-    metric_name = _escape(_metric_name(tuner))
+    label = metric_label(tuner)
     note = (
         "<p>Greedy ensemble selection, with replacement, on the "
-        f"candidates' out-of-fold predictions, scored by {metric_name}: "
+        f"candidates' out-of-fold predictions, scored by {_escape(label)}: "
         f"the ensemble scores {tuner.ensemble_score_:.4f} out of fold, the best "
         f"candidate alone {tuner.ensemble_single_score_:.4f}. Predictions are the "
         "weighted mean of the members, each refitted on all the training data; "
@@ -245,20 +266,14 @@ def _ensemble_section(tuner):
     return (
         "<h2>Ensemble</h2>"
         + note
-        + _table(("row", "", "weight", "mean CV score", "hyperparameters"), rows)
+        + _table(
+            ("row", "", "weight", f"mean CV {label}", "hyperparameters"),
+            rows,
+            text_columns=(1, 4),
+            wrapped_column=4,
+            css="candidates",
+        )
     )
-
-
-def _metric_name(tuner):
-    """Name the metric candidates are ranked by, as the user gave it."""
-    scoring = tuner.scoring
-    if isinstance(scoring, str):
-        return scoring
-    if isinstance(tuner.refit, str) and scoring is not None:
-        return tuner.refit
-    if scoring is None:
-        return "accuracy" if hasattr(tuner, "classes_") else "R²"
-    return "the scorer given"
 
 
 def _n_candidates(tuner):
@@ -288,61 +303,157 @@ def _top_candidates_section(tuner, n_top=10):
     chosen = getattr(tuner, "best_index_", None)
     order = candidates_best_first(tuner)[:n_top]
     metric = ranking_metric(tuner)
-    names = sorted({name for params in results["params"] for name in params})
     with_rungs = "n_resources" in results
+    # The resource has its own column; the rest wrap in one, to fit the page.
+    resource = getattr(tuner, "resource", None) if with_rungs else None
     origins = results.get("origin", [""] * len(results["params"]))
     rows = [
         (
             "chosen" if i == chosen else "",
             int(results[f"rank_test_{metric}"][i]),
+            i,
             origins[i],
             *((results["n_resources"][i],) if with_rungs else ()),
             f"{results[f'mean_test_{metric}'][i]:.4f}",
             f"{results[f'std_test_{metric}'][i]:.4f}",
             f"{results['mean_fit_time'][i]:.2f}",
-            *(_format(results["params"][i].get(name, "")) for name in names),
+            _hyperparameters_text(results["params"][i], leave_out=resource),
         )
         for i in order
     ]
-    resource = ("resource",) if with_rungs else ()
+    resource_header = ("resource",) if with_rungs else ()
     header = (
-        "", "rank", "origin", *resource, "mean CV score", "sd", "fit time (s)",
-        *names,
+        "", "rank", "row", "origin", *resource_header,
+        f"mean CV {metric_label(tuner)}", "sd", "fit time (s)", "hyperparameters",
     )  # fmt: skip
+    rung_note = ""
+    if with_rungs:
+        rung_note = (
+            "; successive halving chooses from the last rung it reached, "
+            "whatever the scores at fewer epochs or samples, so the search "
+            "history's best-so-far line follows that rung only"
+        )
+        if tuner.search == "halving":
+            rung_note += " (the rank column is scikit-learn's, over every rung's rows)"
     note = (
         '<p class="note">The chosen row is the model refitted on all the '
-        "training data"
-        + (
-            "; successive halving chooses from the last rung it reached, "
-            "whatever the scores at fewer epochs or samples"
-            if with_rungs
-            else ""
-        )
-        + ". "
-        + _selection_note(tuner)
-        + "</p>"
+        "training data" + rung_note + ". " + _selection_note(tuner) + "</p>"
     )
+    tie = _tie_note(tuner)
+    if tie:
+        note += f'<p class="note">{html.escape(tie, quote=False)}</p>'
     return (
         f"<h2>Top {len(order)} candidates</h2>"
-        + _table(header, rows, text_columns=(0, 2), marked=(0,))
+        + _table(
+            header,
+            rows,
+            text_columns=(0, 3, len(header) - 1),
+            marked=(0,),
+            wrapped_column=len(header) - 1,
+            css="candidates",
+        )
         + note
     )
 
 
-def _png(figure):
+def _hyperparameters_text(params, leave_out=None):
+    """Return ``name=value`` pairs, sorted by name, to fit in one cell."""
+    return ", ".join(
+        f"{name}={_format(params[name])}"
+        for name in sorted(params)
+        if name != leave_out
+    )
+
+
+def _tie_note(tuner):
+    """Say how many rows tie at the best rank, and which of them is chosen, and why.
+
+    On accuracy with little data several candidates often have equal mean
+    scores; the table then shows rank 1 several times. Under successive
+    halving the rows that count are the highest rung's, as for the choice.
+    """
+    chosen = getattr(tuner, "best_index_", None)
+    results = tuner.cv_results_
+    metric = ranking_metric(tuner)
+    means = np.asarray(results[f"mean_test_{metric}"], dtype=float)
+    ranks = np.asarray(results[f"rank_test_{metric}"])
+    eligible = np.arange(len(means))
+    if "iter" in results:  # successive halving chooses within its highest rung
+        eligible = np.flatnonzero(results["iter"] == np.max(results["iter"]))
+    if chosen is None or np.isnan(means[eligible]).all():
+        return ""
+    best = eligible[np.nanargmax(means[eligible])]
+    tied = eligible[ranks[eligible] == ranks[best]]
+    if len(tied) < 2:
+        return ""
+    rung = " of the highest rung" if "iter" in results else ""
+    text = (
+        f"{len(tied)} rows{rung} ({_rows_in_words(tied)}) tie at rank "
+        f"{ranks[best]}: their mean CV {metric_label(tuner)}, {means[best]:.4f}, "
+        "is equal."
+    )
+    if callable(tuner.refit):
+        return text + f" The chosen row, {chosen}, is the one refit, a callable, chose."
+    if chosen == tied[0]:
+        return text + (
+            f" The chosen row, {chosen}, is the first of them in cv_results_: "
+            "on a tie, scikit-learn's searches choose the first."
+        )
+    if chosen in tied:
+        return text + (
+            f" The chosen row, {chosen}, holds "
+            f"{_origin_in_words(results['origin'][chosen])}, which "
+            "selection='one_se' prefers to the first of them."
+        )
+    return text + (
+        f" The chosen row, {chosen}, is not among them: selection='one_se' chose it."
+    )
+
+
+def _rows_in_words(rows, most=8):
+    """Return "rows 1, 4 and 7", or the first ``most`` rows and how many more."""
+    rows = [str(row) for row in rows]
+    if len(rows) > most:
+        return f"rows {', '.join(rows[:most])} and {len(rows) - most} more"
+    return f"rows {', '.join(rows[:-1])} and {rows[-1]}"
+
+
+def _origin_in_words(origin):
+    """Return "the estimator's own settings" or "the portfolio's entry 2"."""
+    if origin == "estimator":
+        return "the estimator's own settings"
+    return f"the portfolio's entry {origin.removeprefix('portfolio ')}"
+
+
+def _png(figure, alt):
     plt = _pyplot()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="figure" src="data:image/png;base64,{encoded}">'
+    return f'<img alt="{_escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
 def _figures_section(tuner):
-    parts = ["<h2>Figures</h2>", _png(plot_search_history(tuner))]
-    parts.append(_png(plot_hyperparameter_scores(tuner)))
+    label = metric_label(tuner)
+    parts = [
+        "<h2>Figures</h2>",
+        _png(plot_search_history(tuner), f"CV {label} of each candidate, in order"),
+        "<h3>Score against each hyperparameter</h3>",
+    ]
+    # A small figure each, in a grid that stacks to one column on a phone:
+    # one image of them all would shrink to unreadable.
+    parts.append('<div class="figures">')
+    for name in _searched_dimensions(tuner):
+        figure = plot_hyperparameter_scores(tuner, params=[name])
+        # Drawn about the size it is shown at, so its text is not scaled down.
+        figure.set_size_inches(3.4, 2.8)
+        parts.append(_png(figure, f"CV {label} by {name}"))
+    parts.append("</div>")
     try:
-        parts.append(_png(plot_loss_curve(tuner)))
+        parts.append(
+            _png(plot_loss_curve(tuner), "training loss of the refitted model")
+        )
     except (AttributeError, ValueError) as reason:
         parts.append(f'<p class="note">No loss curve: {_escape(reason)}</p>')
     return "\n".join(parts)

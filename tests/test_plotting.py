@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from sk_mlp_tune.plotting import (
+    metric_label,
     plot_hyperparameter_scores,
     plot_loss_curve,
     plot_search_history,
@@ -26,6 +27,8 @@ from sk_mlp_tune.plotting import (
 from sk_mlp_tune.report import build_report
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+STRATEGIES = ["grid", "random", "bayes", "halving", "asha"]
 
 
 @pytest.fixture(scope="module", params=["random", "asha"])
@@ -47,6 +50,40 @@ def tuner(request):
     ).fit(X, y)
 
 
+@pytest.fixture(scope="module", params=STRATEGIES)
+def by_strategy(request):
+    """One small fit per strategy, with the default space but for grid search.
+
+    asha's first candidate is the estimator's own settings: with the default
+    space, batch_size="auto" and the unset depth and width.
+    """
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    grid = {
+        "alpha": (1e-5, 1e-1, "log-uniform"),
+        "n_hidden_layers": (1, 3),
+        "activation": ["relu", "tanh"],
+    }
+    return TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=30),
+        param_space=grid if request.param == "grid" else None,
+        search=request.param,
+        n_iter=6,
+        n_grid_points=2,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+
+
+def _counted_rows(tuner):
+    """Return the rows the best so far runs over: the highest rung, or every row."""
+    results = tuner.cv_results_
+    if "iter" in results:
+        return np.flatnonzero(results["iter"] == np.max(results["iter"]))
+    return np.arange(len(results["params"]))
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
@@ -54,17 +91,29 @@ def _close_figures():
 
 
 def test_search_history_shows_each_candidate_and_the_best(tuner):
-    """Check that the history plots every mean score and the running best."""
+    """Check that the history plots every mean score and the running best.
+
+    Under successive halving the best so far runs over the highest rung, the
+    rows the chosen candidate is chosen from.
+    """
     figure = plot_search_history(tuner)
     (ax,) = figure.axes
     means = tuner.cv_results_["mean_test_score"]
-    points = ax.containers[0].lines[0].get_ydata()
-    np.testing.assert_allclose(points, means)
-    best_line = next(
-        line for line in ax.get_lines() if line.get_label() == "best so far"
+    drawn = np.concatenate([c.lines[0].get_xydata() for c in ax.containers])
+    drawn = drawn[np.argsort(drawn[:, 0])]
+    np.testing.assert_allclose(
+        drawn, np.column_stack([np.arange(len(means)) + 1, means])
     )
-    np.testing.assert_allclose(best_line.get_ydata(), np.maximum.accumulate(means))
+    counted = _counted_rows(tuner)
+    best_line = next(
+        line for line in ax.get_lines() if line.get_label().startswith("best so far")
+    )
+    np.testing.assert_allclose(best_line.get_xdata(), counted + 1)
+    np.testing.assert_allclose(
+        best_line.get_ydata(), np.maximum.accumulate(means[counted])
+    )
     assert ax.get_xlabel() == "candidate, in evaluation order"
+    assert ax.get_ylabel() == "CV accuracy"
 
 
 def test_missing_matplotlib_names_the_extra(tuner, monkeypatch):
@@ -108,15 +157,17 @@ def test_loss_curve_and_validation_score(tuner):
 
 
 class _StrictHTML(HTMLParser):
-    """Collect tags, check nesting, and note every external reference."""
+    """Collect tags, check nesting, and note every external reference and meta."""
 
     VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
 
     def __init__(self):
         super().__init__()
-        self.stack, self.references, self.errors = [], [], []
+        self.stack, self.references, self.errors, self.metas = [], [], [], []
 
     def handle_starttag(self, tag, attrs):
+        if tag == "meta":
+            self.metas.append(dict(attrs))
         for name, value in attrs:
             if name in ("src", "href"):
                 self.references.append(value)
@@ -141,7 +192,14 @@ def test_report_is_valid_self_contained_and_holds_the_numbers(tuner):
     assert not parser.stack
     assert parser.references, "the figures are missing"
     assert all(ref.startswith("data:image/png;base64,") for ref in parser.references)
-    assert len(parser.references) == 3
+    # The history, one figure per hyperparameter, the loss curve.
+    n_searched = len(plot_hyperparameter_scores(tuner).axes)  # three, no blank
+    assert len(parser.references) == 2 + n_searched
+    # A phone lays the page out at its own width, not a desktop's shrunk.
+    assert {
+        "name": "viewport",
+        "content": "width=device-width, initial-scale=1",
+    } in parser.metas
     assert f"{tuner.best_score_:.4f}" in page
     for name in tuner.best_params_:
         assert name in page
@@ -212,10 +270,202 @@ def test_report_and_plots_of_a_multi_metric_search():
     np.testing.assert_allclose(drawn, results["mean_test_f1"])
 
 
+def _visible_axes(figure):
+    return [ax for ax in figure.axes if ax.get_visible()]
+
+
+def test_report_and_every_plot_under_each_strategy(by_strategy):
+    """Check the report and every plot, with the metric named, under each search.
+
+    asha's first candidate, the estimator's own settings, once failed the
+    report with "could not convert string to float: 'auto'".
+    """
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    tuner = by_strategy
+    page = build_report(tuner, y_true=y, y_pred=tuner.predict(X))
+    parser = _StrictHTML()
+    parser.feed(page)
+    assert not parser.errors
+    assert not parser.stack
+    scores = plot_hyperparameter_scores(tuner)
+    searched = [ax.get_xlabel() for ax in _visible_axes(scores)]
+    assert "n_hidden_layers" in searched
+    # The history, one figure per hyperparameter, the loss curve.
+    assert len(parser.references) == 2 + len(searched)
+    for name in searched:
+        assert f'alt="CV accuracy by {name}"' in page
+    assert plot_search_history(tuner).axes[0].get_ylabel() == "CV accuracy"
+    assert {ax.get_ylabel() for ax in _visible_axes(scores)} == {"CV accuracy"}
+    assert plot_loss_curve(tuner).axes[0].get_lines()
+    assert "<th>mean CV accuracy</th>" in page
+    assert '<td class="text">best CV accuracy (the chosen model' in page
+    assert "CV score</th>" not in page
+
+
+def test_hyperparameter_plots_star_the_chosen_candidate(by_strategy):
+    """Check a star at the chosen candidate's value and score on every axes."""
+    tuner = by_strategy
+    chosen = tuner.best_index_
+    params = tuner.cv_results_["params"][chosen]
+    score = tuner.cv_results_["mean_test_score"][chosen]
+    figure = plot_hyperparameter_scores(tuner)
+    for ax in _visible_axes(figure):
+        value = params[ax.get_xlabel()]
+        (star,) = [line for line in ax.get_lines() if line.get_label() == "chosen"]
+        (x,), (y,) = star.get_xdata(), star.get_ydata()
+        assert y == score
+        if ax.collections:  # a range: a scatter plot
+            assert x == pytest.approx(value)
+        else:  # a choice: boxes at 1, 2, ..., labelled with the values
+            labels = [t.get_text() for t in ax.get_xticklabels()]
+            assert labels[round(x) - 1] == (
+                value if isinstance(value, str) else repr(value)
+            )
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["chosen"]
+
+
+def test_integer_range_has_whole_number_ticks(by_strategy):
+    """Check that n_hidden_layers, an integer range, has no tick at 1.5."""
+    figure = plot_hyperparameter_scores(by_strategy, params=["n_hidden_layers"])
+    (ax,) = figure.axes
+    figure.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [tick for tick in ax.get_xticks() if low <= tick <= high]
+    assert ticks
+    assert all(float(tick).is_integer() for tick in ticks), ticks
+
+
+def test_history_best_line_reaches_the_chosen_star(by_strategy):
+    """Check that the chosen star lies on the best-so-far line, rungs or not.
+
+    Successive halving chooses within its highest rung; a line that counted
+    the lower rungs' scores ran above the star.
+    """
+    tuner = by_strategy
+    results = tuner.cv_results_
+    (ax,) = plot_search_history(tuner).axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    best = lines["best so far, highest rung" if "iter" in results else "best so far"]
+    star = lines["chosen (refitted)"]
+    (x,), (y,) = star.get_xdata(), star.get_ydata()
+    at_star = list(best.get_xdata()).index(x)
+    assert best.get_ydata()[at_star] == y == best.get_ydata()[-1]
+    if "iter" in results:
+        rungs = np.unique(results["iter"])
+        epochs = [results["n_resources"][results["iter"] == r][0] for r in rungs]
+        assert [c.get_label() for c in ax.containers] == [
+            f"rung {r + 1} ({n} epochs)" for r, n in zip(rungs, epochs, strict=True)
+        ]
+
+
+def test_report_says_how_many_rows_tie_and_which_is_chosen():
+    """Check the note on rows tied at rank 1, and no note without a tie.
+
+    The adam solver ignores momentum: candidates that differ only in it
+    train the same network and score the same.
+    """
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+
+    def fit(space):
+        return TunedMLPClassifier(
+            DropoutMLPClassifier(max_iter=60, learning_rate_init=0.01, random_state=0),
+            param_space=space,
+            search="grid",
+            cv=2,
+        ).fit(X, y)
+
+    tied = fit({"alpha": [1e-4, 10.0], "momentum": [0.8, 0.9]})
+    ranks = tied.cv_results_["rank_test_score"]
+    first, second = np.flatnonzero(ranks == 1)  # as constructed, two tie
+    assert tied.best_index_ == first
+    page = build_report(tied)
+    assert (
+        f"2 rows (rows {first} and {second}) tie at rank 1: their mean CV "
+        f"accuracy, {tied.best_score_:.4f}, is equal. The chosen row, {first}, is "
+        "the first of them in cv_results_" in page
+    )
+    untied = fit({"alpha": [1e-4, 10.0]})
+    assert sorted(untied.cv_results_["rank_test_score"]) == [1, 2]
+    assert "tie at rank" not in build_report(untied)
+
+
+def test_the_metric_refit_names_labels_the_axes_and_tables():
+    """Check that roc_auc, which refit names among two metrics, is named everywhere."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[y > 0], y[y > 0]  # two classes that overlap
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=30, random_state=0),
+        param_space={"alpha": [1e-4, 1e-1], "n_hidden_layers": (1, 2)},
+        search="grid",
+        n_grid_points=2,
+        cv=2,
+        scoring=["roc_auc", "accuracy"],
+        refit="roc_auc",
+    ).fit(X, y)
+    assert metric_label(tuner) == "roc_auc"
+    assert plot_search_history(tuner).axes[0].get_ylabel() == "CV roc_auc"
+    scores = plot_hyperparameter_scores(tuner)
+    assert [ax.get_ylabel() for ax in scores.axes] == ["CV roc_auc"] * 2
+    page = build_report(tuner)
+    with_ensemble = "<h2>Ensemble</h2>" in page
+    assert page.count("<th>mean CV roc_auc</th>") == 1 + with_ensemble
+    assert "best CV roc_auc (the chosen model" in page
+    assert 'alt="CV roc_auc by alpha"' in page
+
+
+def _balanced(estimator, X, y):
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(y, estimator.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("task", "scoring", "expected"),
+    [
+        ("classification", None, "accuracy"),
+        ("regression", None, "R²"),
+        ("classification", "balanced_accuracy", "balanced_accuracy"),
+        ("classification", _balanced, "_balanced"),
+        ("classification", "make_scorer", "fbeta_score"),
+        ("classification", lambda estimator, X, y: 0.0, "score"),
+        ("classification", {"a": "accuracy", "b": "f1_macro"}, "a"),
+    ],
+)
+def test_metric_label_names_each_kind_of_scoring(task, scoring, expected):
+    """Check the name a score is labelled with, for each way to give scoring."""
+    from sklearn.datasets import load_diabetes, load_iris
+    from sklearn.metrics import fbeta_score, make_scorer
+
+    from sk_mlp_tune import DropoutMLPRegressor, TunedMLPRegressor
+
+    if scoring == "make_scorer":
+        scoring = make_scorer(fbeta_score, beta=2, average="macro")
+    if task == "classification":
+        X, y = load_iris(return_X_y=True)
+        tuner = TunedMLPClassifier(DropoutMLPClassifier(max_iter=5, random_state=0))
+    else:
+        X, y = load_diabetes(return_X_y=True)
+        tuner = TunedMLPRegressor(DropoutMLPRegressor(max_iter=5, random_state=0))
+    tuner.set_params(
+        param_space={"alpha": [1e-4]}, search="grid", cv=2, scoring=scoring,
+        refit="a" if isinstance(scoring, dict) else True,
+    )  # fmt: skip
+    assert metric_label(tuner.fit(X, y)) == expected
+
+
 CHROMIUM = shutil.which("chromium-headless-shell")
 
-# Run in the page once it is laid out at 1280 px: does anything reach past
-# the window's width, and is exactly one row marked as the chosen model?
+# Run in the page once it is laid out: does anything reach past the
+# window's width, is exactly one row marked as the chosen model, does a
+# candidate table scroll in its box, and in how many columns do the figures
+# of the hyperparameters stand?
 _LAYOUT_CHECK = """
 <script>
 window.addEventListener("load", () => {
@@ -223,10 +473,15 @@ window.addEventListener("load", () => {
   const outside = [...document.body.querySelectorAll("*")].filter(
     (element) => element.getBoundingClientRect().right > window.innerWidth + 1
       && !element.closest(".wide"));
+  const scrolls = [...document.querySelectorAll("table.candidates")].map(
+    (table) => table.parentElement.scrollWidth > table.parentElement.clientWidth);
+  const lefts = [...document.querySelectorAll(".figures img")].map(
+    (image) => Math.round(image.getBoundingClientRect().left));
   document.body.setAttribute("data-check", JSON.stringify({
     pageWidth: root.scrollWidth, windowWidth: window.innerWidth,
     outside: outside.map((element) => element.tagName),
-    chosen: document.querySelectorAll("tr.chosen").length}));
+    chosen: document.querySelectorAll("tr.chosen").length,
+    tablesScroll: scrolls, figureColumns: new Set(lefts).size}));
 });
 </script>
 """
@@ -238,10 +493,12 @@ window.addEventListener("load", () => {
     "chromium-headless-shell; .ci/run installs it)",
 )
 def test_report_fits_the_page_in_a_real_browser(tmp_path):
-    """Check in headless Chromium at 1280 px that nothing overflows the page.
+    """Check in headless Chromium that nothing overflows, on a desktop or a phone.
 
-    Many searched hyperparameters make the candidate table wider than the
-    page; it must scroll in its own box rather than cut off the page.
+    At 1280 px the candidate tables fit, their hyperparameters wrapped in one
+    column, and the figures of the hyperparameters stand side by side; at
+    390 px (a phone) a table may scroll in its own box, never the page, and
+    the figures stack in one column.
     """
     import json
     import subprocess
@@ -253,14 +510,24 @@ def test_report_fits_the_page_in_a_real_browser(tmp_path):
     page = build_report(wide, y_true=y, y_pred=wide.predict(X))
     path = tmp_path / "report.html"
     path.write_text(page.replace("</body>", _LAYOUT_CHECK + "</body>"))
-    dom = subprocess.run(
-        [CHROMIUM, "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-         "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout  # fmt: skip
-    found = re.search(r'data-check="([^"]*)"', dom)
-    assert found, "the check did not run in the page"
-    check = json.loads(found.group(1).replace("&quot;", '"'))
-    assert check["pageWidth"] <= check["windowWidth"], check
-    assert check["outside"] == []
-    assert check["chosen"] == 1
+
+    def laid_out(width):
+        dom = subprocess.run(
+            [CHROMIUM, "--no-sandbox", "--disable-gpu", f"--window-size={width},900",
+             "--dump-dom", path.as_uri()],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        found = re.search(r'data-check="([^"]*)"', dom)
+        assert found, "the check did not run in the page"
+        check = json.loads(found.group(1).replace("&quot;", '"'))
+        assert check["windowWidth"] == width
+        assert check["pageWidth"] <= check["windowWidth"], check
+        assert check["outside"] == []
+        assert check["chosen"] == 1
+        return check
+
+    desktop = laid_out(1280)
+    assert desktop["tablesScroll"], "no candidate table"
+    assert not any(desktop["tablesScroll"]), desktop
+    assert desktop["figureColumns"] > 1
+    assert laid_out(390)["figureColumns"] == 1
