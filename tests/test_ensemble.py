@@ -254,9 +254,7 @@ def test_auto_ensembles_ten_rounds_and_keeps_quiet_about_few_candidates(noisy):
     "params",
     [{"refit": False}, {"scoring": ["accuracy", "neg_log_loss"], "refit": False}],
 )
-def test_auto_keeps_the_best_alone_where_there_is_no_ensemble_to_choose(
-    noisy, params
-):
+def test_auto_keeps_the_best_alone_where_there_is_no_ensemble_to_choose(noisy, params):
     X, y, _, _ = noisy
     tuner = _fit(_tuner(n_iter=3, **params), X, y)
     assert not hasattr(tuner, "ensemble_estimators_")
