@@ -122,8 +122,8 @@ def test_autolog_records_what_it_records_for_grid_search(experiment, iris, fast_
         grid = GridSearchCV(fast_mlp, GRID, cv=3).fit(X, y)
     mlflow.sklearn.autolog()
     with mlflow.start_run() as tuner_run:
-        tuner = TunedMLPClassifier(
-            fast_mlp, param_space=GRID, search="grid", cv=3, n_jobs=1
+        tuner = TunedMLPClassifier(  # one network, as GridSearchCV predicts
+            fast_mlp, param_space=GRID, search="grid", cv=3, n_jobs=1, ensemble_size=1
         ).fit(X, y)
     parents, children = _runs(experiment)
     # One run each: none for the networks fitted inside the search.

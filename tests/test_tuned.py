@@ -88,7 +88,8 @@ def test_fit_search_object_matches_strategy(iris, fast_mlp, search):
 def test_fit_refit_model_equals_manual_fit(iris, fast_mlp):
     """Check that the refitted model is a plain fit with best_params_."""
     X, y = iris
-    tuner = make_tuner(fast_mlp, "random").fit(X, y)
+    # One network: the ensemble's predictions are tested in test_ensemble.py.
+    tuner = make_tuner(fast_mlp, "random", ensemble_size=1).fit(X, y)
     manual = clone(fast_mlp).set_params(**tuner.best_params_).fit(X, y)
     for tuned_w, manual_w in zip(tuner.coefs_, manual.coefs_, strict=True):
         np.testing.assert_allclose(tuned_w, manual_w)
@@ -818,7 +819,7 @@ def test_pipeline_results_equal_grid_search_cv():
     X, y = _colour_frame()
     space = {"mlp__alpha": [1e-4, 1.0]}
     tuner = TunedMLPClassifier(
-        _encoding_pipeline(), param_space=space, search="grid", cv=3
+        _encoding_pipeline(), param_space=space, search="grid", cv=3, ensemble_size=1
     ).fit(X, y)
     reference = GridSearchCV(_encoding_pipeline(), space, cv=3).fit(X, y)
     for key in ("split0_test_score", "split2_test_score", "rank_test_score"):
