@@ -422,13 +422,18 @@ def default_param_space(search="halving", estimator=None):
     tuples of one to three layers of 16 to 256 neurons (128-64-32 among
     them), and there is no dropout; its default grid has 24 candidates.
 
+    For a pipeline (anything with ``steps``), the space is that of its last
+    step, each name prefixed with the step's name as the pipeline's
+    parameters are: ``mlp__alpha``, ``mlp__n_hidden_layers``, ...
+
     Parameters
     ----------
     search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
         The strategy the space is for; every strategy but grid search uses
         the same space.
     estimator : estimator instance, default=None
-        The estimator the space is for; None means the default dropout MLPs.
+        The estimator the space is for, or a pipeline ending in it; None
+        means the default dropout MLPs.
 
     Returns
     -------
@@ -453,12 +458,23 @@ def default_param_space(search="halving", estimator=None):
     >>> space["dropout"] = (0.0, 0.2)   # a modified copy, e.g. for param_space
     >>> sorted(default_param_space("grid", MLPClassifier()))
     ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipeline = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier())])
+    >>> sorted(default_param_space("grid", pipeline))  # doctest: +NORMALIZE_WHITESPACE
+    ['mlp__activation', 'mlp__alpha', 'mlp__hidden_layer_sizes',
+     'mlp__learning_rate_init']
     """
     if search not in ("grid", "random", "bayes", "halving", "asha"):
         raise ValueError(
             "search must be one of 'grid', 'random', 'bayes', 'halving' or 'asha'; "
             f"got {search!r}."
         )
+    prefix = final_step_prefix(estimator)
+    if prefix:
+        estimator = _final_step(estimator)
+        space = default_param_space(search, estimator)
+        return {prefix + name: value for name, value in space.items()}
     plain = estimator is not None and not _NETWORK_PARAMETERS <= set(
         estimator.get_params()
     )
@@ -472,6 +488,25 @@ def default_param_space(search="halving", estimator=None):
         space.update(_REGRESSOR_CHANGES)
         space["activation"] = [*space["activation"], "identity"]
     return space
+
+
+def final_step_prefix(estimator):
+    """Return the prefix of the last step's parameters in a pipeline's: ``"mlp__"``.
+
+    A pipeline of pipelines gives ``"outer__mlp__"``; anything without
+    ``steps`` (an MLP, None) gives ``""``.
+    """
+    prefix = ""
+    while hasattr(estimator, "steps"):
+        name, estimator = estimator.steps[-1]
+        prefix += f"{name}__"
+    return prefix
+
+
+def _final_step(estimator):
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
 
 
 # scikit-learn's batch_size="auto" is min(200, n_samples); 200 clipped to the
@@ -599,13 +634,15 @@ def portfolio(estimator):
     Returns
     -------
     entries : list of dict
-        Candidates in the default space's terms, in the order to try them.
+        Candidates in the default space's terms, in the order to try them:
+        for a pipeline, the names prefixed as :func:`default_param_space`'s.
     """
     with resources.files(__package__).joinpath("portfolio.json").open() as file:
         data = json.load(file)
+    prefix = final_step_prefix(estimator)
+    task = "regressor" if is_regressor(_final_step(estimator)) else "classifier"
     return [
-        dict(entry)
-        for entry in data["regressor" if is_regressor(estimator) else "classifier"]
+        {prefix + name: value for name, value in entry.items()} for entry in data[task]
     ]
 
 

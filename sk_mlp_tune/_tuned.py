@@ -4,6 +4,7 @@ import contextlib
 import inspect
 import numbers
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ from ._space import (
     check_portfolio,
     check_values_accepted,
     default_param_space,
+    final_step_prefix,
     resolve_space,
     starting_candidates,
 )
@@ -356,6 +358,12 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         if self.param_space is None:
             space = default_param_space(self.search, template)
             space_name = "the default param_space (give a param_space of your own)"
+            step = final_step_prefix(template)[:-2]
+            if step and self.verbose > 0:
+                print(
+                    f"Searching the default space of the pipeline's last step {step!r}",
+                    file=sys.stderr,
+                )
         else:
             space, space_name = self.param_space, "param_space"
         subspaces = resolve_space(space, template, name=space_name)

@@ -63,6 +63,8 @@ def demo(
     random_state=0,
     checkpoint=None,
     ensemble_size="auto",
+    max_iter=None,
+    early_stopping=False,
 ):
     """Tune a classifier on load_digits, printing progress and the result.
 
@@ -87,6 +89,11 @@ def demo(
         File where ``search="asha"`` records its work, to resume from.
     ensemble_size : int or "auto", default="auto"
         Rounds of greedy ensemble selection; 1 keeps the best network alone.
+    max_iter : int, default=None
+        Epochs of each network at most; None keeps the tuner's default (200).
+    early_stopping : bool, default=False
+        Whether each network stops when its score on a validation split (10%
+        of its training rows) stops improving.
 
     Returns
     -------
@@ -106,6 +113,7 @@ def demo(
         X, y, stratify=y, random_state=random_state
     )
     tuner = TunedMLPClassifier(
+        _network(TunedMLPClassifier, max_iter, early_stopping),
         search=search,
         checkpoint=checkpoint,
         n_iter=n_iter,
@@ -137,6 +145,22 @@ def demo(
         f"{untuned.score(X_test, y_test):.4f}"
     )
     return model
+
+
+def _network(tuner_class, max_iter, early_stopping):
+    """Return the tuner's default network with the command line's epoch settings.
+
+    None, the tuner's own default, when neither ``--max-iter`` nor
+    ``--early-stopping`` is given.
+    """
+    settings = {}
+    if max_iter is not None:
+        settings["max_iter"] = max_iter
+    if early_stopping:
+        settings["early_stopping"] = True
+    if not settings:
+        return None
+    return tuner_class()._default_estimator().set_params(**settings)
 
 
 def _plain(value):
@@ -317,6 +341,19 @@ def _fraction_or_count(text):
         ) from None
 
 
+def _positive_int(text):
+    """Read ``--max-iter``: a whole number of epochs, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of epochs; give a whole number such as 500"
+        )
+    return value
+
+
 def _rounds(text):
     """Read ``--ensemble-size``: ``auto``, or a number of rounds."""
     if text == "auto":
@@ -356,14 +393,11 @@ def _preprocessor(frame):
                 make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
                 numeric,
             ),
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore"),
-                ),
-                categorical,
-            ),
+            # Missing text is a category of its own. An imputer would hide it,
+            # and skl2onnx converts a text imputer only with a string marker
+            # for missing values, which pandas gives as NaN; the encoder's NaN
+            # category converts, as the string "nan".
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
         ]
     )
 
@@ -432,6 +466,7 @@ def command_fit(args):
 
     tuner_class = TunedMLPClassifier if classification else TunedMLPRegressor
     tuner = tuner_class(
+        _network(tuner_class, args.max_iter, args.early_stopping),
         search=args.search,
         n_iter=args.n_iter,
         max_time=args.max_time,
@@ -614,6 +649,7 @@ def command_predict(args):
     model = bundle["model"]
     features = frame[expected]
     _refuse_text_in_numeric_columns(model, features, args.data)
+    features = _text_columns_as_text(model, features)
     predictions = pd.DataFrame({"prediction": model.predict(features)})
     if args.proba:
         if bundle["task"] != "classification":
@@ -654,6 +690,31 @@ def _refuse_text_in_numeric_columns(model, features, path):
             )
 
 
+def _text_columns_as_text(model, features):
+    """Give the columns that were text in training as text, where pandas read numbers.
+
+    A text column that is empty here, or holds only numbers, is read as
+    numbers, which the one-hot encoder cannot compare with its text
+    categories. Missing values stay missing.
+    """
+    import pandas as pd
+
+    text = []
+    for name, _, columns in getattr(model[0], "transformers_", ()):
+        if name == "categorical":
+            text = list(columns)
+    converted = {}
+    for column in text:
+        values = features[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+            values
+        ):
+            converted[column] = values.astype(object).where(
+                values.isna(), values.astype(str)
+            )
+    return features.assign(**converted) if converted else features
+
+
 def command_report(args):
     """Write the HTML report of a saved model."""
     _check_outputs([("--output", args.output)], [("the model", args.model)])
@@ -672,6 +733,8 @@ def command_demo(args):
         random_state=args.random_state,
         checkpoint=args.checkpoint,
         ensemble_size=args.ensemble_size,
+        max_iter=args.max_iter,
+        early_stopping=args.early_stopping,
     )
     return 0
 
@@ -706,6 +769,20 @@ def _add_search_options(parser, *, cv_default, search_default):
         default=None,
         help="with --search asha: record every finished fit in FILE, and resume "
         "from it when run again with the same data and settings",
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=None,
+        metavar="EPOCHS",
+        help="epochs of each network at most (default: 200); successive halving "
+        "and asha train for fewer at their early rungs",
+    )
+    parser.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop each network when its score on a validation split (10%% of "
+        "its training rows) stops improving",
     )
     parser.add_argument(
         "--max-time",
@@ -852,6 +929,11 @@ def _sigterm_stops():
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     # One line, like the errors: where in scikit-learn a warning was raised
     # means nothing to someone at a shell (--debug keeps Python's format).
+    from sklearn.exceptions import ConvergenceWarning
+
+    if issubclass(category, ConvergenceWarning) and "early_stopping" in str(message):
+        # The tuner's advice names its parameters; say the options that set them.
+        message = f"{message} On the command line: --max-iter, --early-stopping."
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 

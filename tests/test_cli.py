@@ -651,3 +651,120 @@ def test_a_dead_worker_during_fit_says_what_the_command_line_can_do(
     assert "finished_results_" not in err
     assert "--checkpoint" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "target"), [("iris", "target"), ("diabetes", "target")]
+)
+def test_max_iter_and_early_stopping_reach_the_networks(
+    iris_csv, tmp_path, data, target
+):
+    """Check that --max-iter and --early-stopping set every network's epochs."""
+    from sk_mlp_tune import DropoutMLPRegressor
+
+    path = iris_csv
+    if data == "diabetes":
+        path = tmp_path / "diabetes.csv"
+        load_diabetes(as_frame=True).frame.to_csv(path, index=False)
+    model = tmp_path / "m.skops"
+    argv = ["fit", str(path), "--target", target, *FAST, "--search", "random"]
+    argv += ["--max-iter", "7", "--early-stopping", "--output", str(model)]
+    assert main(argv) == 0
+    tuner = load(model)["model"][-1]
+    for network in (tuner.estimator, tuner.best_estimator_):
+        assert network.max_iter == 7
+        assert network.early_stopping
+    assert tuner.best_estimator_.n_iter_ <= 7
+    if data == "diabetes":
+        # Still the default network of the regressor, which scales its target.
+        assert isinstance(tuner.estimator, DropoutMLPRegressor)
+        assert tuner.estimator.normalize_y
+
+
+def test_fit_without_max_iter_keeps_the_default_network(fitted):
+    """Check that neither option given leaves the tuner's own default network."""
+    model, _ = fitted
+    tuner = load(model)["model"][-1]
+    assert tuner.estimator is None
+    assert tuner.best_estimator_.max_iter == 200
+    assert not tuner.best_estimator_.early_stopping
+
+
+def test_demo_takes_max_iter_and_early_stopping(monkeypatch):
+    """Check that the demo's networks get --max-iter and --early-stopping."""
+    from sk_mlp_tune import cli
+
+    models = []
+    demo = cli.demo
+    monkeypatch.setattr(cli, "demo", lambda **kwargs: models.append(demo(**kwargs)))
+    # As after Ctrl-C: the demo returns before fitting the untuned MLP.
+    monkeypatch.setattr(cli, "_say_why_stopped", lambda *args: True)
+    argv = ["demo", "--n-iter", "2", "--cv", "2", "--search", "random"]
+    argv += ["--n-jobs", "1", "--max-iter", "5", "--early-stopping"]
+    assert main(argv) == 0
+    tuner = models[0][-1]
+    for network in (tuner.estimator, tuner.best_estimator_):
+        assert network.max_iter == 5
+        assert network.early_stopping
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "2.5", "many"])
+def test_a_bad_max_iter_is_refused_by_the_parser(value, capsys):
+    """Check that --max-iter takes a whole number of epochs, at least 1."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "data.csv", "--target", "t", "--max-iter", value])
+    assert exit_info.value.code == 2
+    assert f"argument --max-iter: {value!r} is not a number of epochs" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_convergence_advice_names_the_options(iris_csv, capsys):
+    """Check that the advice on unconverged fits names the command's options."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    argv = ["fit", str(iris_csv), "--target", "target", *FAST]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConvergenceWarning)  # this module ignores it
+        assert main([*argv, "--search", "random", "--max-iter", "1"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: \d+ of \d+ MLP fits stopped at max_iter=1", err)
+    assert "On the command line: --max-iter, --early-stopping." in err
+
+
+def test_missing_text_is_a_category_of_its_own():
+    """Check that the preprocessing encodes missing text as one more category."""
+    from sk_mlp_tune.cli import _preprocessor
+
+    frame = pd.DataFrame(
+        {
+            "size": [1.0, 2.0, np.nan, 4.0, 5.0],
+            "colour": ["red", np.nan, "blue", np.nan, "red"],
+            "shape": ["round", "square", "round", "round", "square"],
+        }
+    )
+    preprocessor = _preprocessor(frame).fit(frame)
+
+    def encoded(rows):
+        matrix = preprocessor.transform(rows)
+        return matrix.toarray() if hasattr(matrix, "toarray") else matrix
+
+    colour = encoded(frame)[:, 1:4]  # after the numeric column: blue, red, missing
+    np.testing.assert_array_equal(colour[:, 2], [0, 1, 0, 1, 0])
+    assert (colour.sum(axis=1) == 1).all()
+    # Missing where training had none: no category, as any value not seen.
+    no_shape = frame["shape"].where(frame["shape"] == "")  # all missing, as text
+    assert (encoded(frame.assign(shape=no_shape))[:, 4:] == 0).all()
+
+
+@pytest.mark.parametrize("values", ["", "7"], ids=["empty", "numbers"])
+def test_predict_a_text_column_read_as_numbers(fitted, iris_csv, tmp_path, values):
+    """Check a text column that pandas reads as numbers here: predicted all the same."""
+    model, _ = fitted
+    frame = pd.read_csv(iris_csv)
+    frame["colour"] = values
+    path, output = tmp_path / "new.csv", tmp_path / "predictions.csv"
+    frame.to_csv(path, index=False)
+    assert pd.read_csv(path)["colour"].dtype.kind in "if"
+    assert main(["predict", str(model), str(path), "--output", str(output)]) == 0
+    assert len(pd.read_csv(output)) == len(frame)

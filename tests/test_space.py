@@ -4,7 +4,10 @@ import copy
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from skopt.space import Categorical, Integer, Real
 
@@ -13,6 +16,8 @@ from sk_mlp_tune._skopt import _Encoded, to_search_spaces
 from sk_mlp_tune._space import (
     Choice,
     Range,
+    lies_in,
+    portfolio,
     resolve_space,
     to_distributions,
     to_grid,
@@ -221,6 +226,38 @@ def test_default_grid_lies_in_default_space(estimator):
                 assert value in dimension.values
             else:
                 assert dimension.low <= value <= dimension.high
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("search", ["grid", "random"])
+@pytest.mark.parametrize("nested", [False, True])
+def test_default_param_space_of_a_pipeline_is_its_last_steps(search, estimator, nested):
+    """Check that a pipeline gets its last step's space, prefixed as its parameters."""
+    pipeline = Pipeline([("scale", StandardScaler()), ("mlp", clone(estimator))])
+    prefix = "mlp__"
+    if nested:
+        pipeline = Pipeline([("outer", pipeline)])
+        prefix = "outer__mlp__"
+    space = default_param_space(search, pipeline)
+    expected = default_param_space(search, estimator)
+    assert space == {prefix + name: value for name, value in expected.items()}
+    (subspace,) = resolve_space(space, pipeline)
+    assert set(subspace) == set(space)
+
+
+@pytest.mark.parametrize(
+    "estimator", [DropoutMLPClassifier(), DropoutMLPRegressor()], ids=["clf", "reg"]
+)
+def test_portfolio_of_a_pipeline_lies_in_its_default_space(estimator):
+    """Check that the portfolio's names are prefixed as the pipeline's space."""
+    pipeline = Pipeline([("scale", StandardScaler()), ("mlp", clone(estimator))])
+    (subspace,) = resolve_space(default_param_space("random", pipeline), pipeline)
+    entries = portfolio(pipeline)
+    assert entries == [
+        {f"mlp__{name}": value for name, value in entry.items()}
+        for entry in portfolio(estimator)
+    ]
+    assert all(lies_in(entry, subspace) for entry in entries)
 
 
 def test_default_param_space_unknown_search():

@@ -980,3 +980,53 @@ def test_warnings_point_at_the_callers_line(iris, search):
     with pytest.warns(ConvergenceWarning) as caught:
         tuner.fit(X, y)
     assert {Path(w.filename).name for w in caught} == {"test_tuned.py"}
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        DropoutMLPClassifier(max_iter=20, random_state=0),
+        MLPClassifier(max_iter=20, random_state=0),
+    ],
+    ids=["dropout", "sklearn"],
+)
+def test_pipeline_without_param_space_searches_its_last_steps_space(
+    iris, capsys, network
+):
+    """Check that a pipeline with no param_space searches its MLP's default space."""
+    from sklearn.pipeline import Pipeline
+
+    X, y = iris
+    pipeline = Pipeline([("scale", StandardScaler()), ("mlp", network)])
+    tuner = TunedMLPClassifier(
+        pipeline, search="random", n_iter=2, cv=2, random_state=0, verbose=1
+    ).fit(X, y)
+    err = capsys.readouterr().err
+    assert "Searching the default space of the pipeline's last step 'mlp'" in err
+    expected = default_param_space("random", network)
+    assert set(tuner.best_params_) == {f"mlp__{name}" for name in expected}
+    chosen = tuner.best_estimator_.named_steps["mlp"]
+    for name, value in tuner.best_params_.items():
+        assert chosen.get_params()[name.removeprefix("mlp__")] == value
+    if isinstance(network, DropoutMLPClassifier):
+        # The shorthands, prefixed, build the network.
+        params = tuner.best_params_
+        assert chosen.hidden_layer_sizes_ == architecture(
+            params["mlp__n_hidden_layers"],
+            params["mlp__n_neurons"],
+            params["mlp__layer_shape"],
+        )
+
+
+def test_pipeline_with_a_param_space_says_nothing_of_the_default(iris, capsys):
+    """Check that the line on the default space is not printed for a user's space."""
+    X, y = iris
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier(max_iter=20))
+    TunedMLPClassifier(
+        pipeline,
+        param_space={"mlpclassifier__alpha": [1e-3, 1e-1]},
+        search="grid",
+        cv=2,
+        verbose=1,
+    ).fit(X, y)
+    assert "default space" not in capsys.readouterr().err
