@@ -77,6 +77,26 @@ def test_fit_prints_summary_and_writes_files(iris_csv, tmp_path, capsys):
     assert model.is_file()
 
 
+@pytest.mark.parametrize("search", ["grid", "random", "bayes", "halving", "asha"])
+def test_the_summary_and_the_report_under_every_strategy(
+    search, iris_csv, tmp_path, capsys
+):
+    """The network built, in the space's terms: no None, no 'auto' (issue 23)."""
+    report = tmp_path / "r.html"
+    argv = ["fit", str(iris_csv), "--target", "target", "--search", search]
+    argv += ["--n-iter", "3", "--cv", "2", "--max-iter", "20", "--report", str(report)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    best = out.split("Best hyperparameters:")[1].split("CV accuracy:")[0]
+    assert best.strip(), "no hyperparameter printed"
+    assert "None" not in best
+    assert "'auto'" not in best
+    assert re.search(r"CV accuracy: +0\.\d{4} \(best of \d+ evaluations\)", out)
+    page = report.read_text()
+    assert "mean CV accuracy" in page
+    assert page.count("<img") >= 2
+
+
 def test_fit_with_an_ensemble_says_so_and_saves_it(iris_csv, tmp_path, capsys):
     """Check --ensemble-size: a summary line, a report section, a model that loads."""
     model, report = tmp_path / "m.skops", tmp_path / "r.html"
