@@ -3,15 +3,25 @@
 A fitted tuner is logged as MLflow logs scikit-learn's ``GridSearchCV``:
 the tuner's parameters, ``best_<name>`` for each best hyperparameter, the
 ``best_cv_score`` metric, ``cv_results.csv``, one child run per candidate
-(the best ``max_tuning_runs``) and the refitted model.
+(the best ``max_tuning_runs``, each with every parameter of the network it
+trained) and the refitted model.
 
 - With ``mlflow.sklearn.autolog()`` on, :meth:`TunedMLPClassifier.fit
   <sk_mlp_tune.TunedMLPClassifier.fit>` (and the regressor's) does it by
-  itself, under autolog's settings. MLflow patches only scikit-learn's own
-  classes, so it cannot see the tuner; it would instead record every
-  network fitted inside the search as a run of its own. The tuner turns
-  autologging off around its search and logs the result once.
+  itself, under autolog's settings, and adds what autolog adds for a
+  search: the training data as the run's input, the ``training_*``
+  metrics, ``estimator.html``, a classifier's plots, the best network as
+  the model ``best_estimator``, and later metrics (``tuner.score(X_test,
+  y_test)`` inside the run logs ``TunedMLPClassifier_score_X_test`` and
+  ``metric_info.json``). MLflow patches only scikit-learn's own classes,
+  so it cannot see the tuner; it would instead record every network fitted
+  inside the search as a run of its own. The tuner turns autologging off
+  around its search and logs the result once, with MLflow's own helpers.
 - Otherwise, :func:`log_to_mlflow` logs a fitted tuner into the active run.
+
+Under successive halving and ASHA a candidate is evaluated at several
+rungs; it gets one child run, at the highest rung it reached (its
+``iter`` and ``n_resources`` metrics say which).
 
 The model goes in MLflow's default format, skops, with
 :func:`sk_mlp_tune.io.trusted_types` as its trusted types; like
@@ -22,17 +32,32 @@ import contextlib
 import numbers
 import warnings
 
+import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import import_optional, mlflow_training_session_active
+from ._compat import (
+    BaseSearchCV,
+    import_optional,
+    mlflow_log_estimator_content,
+    mlflow_patch_post_training_metrics,
+    mlflow_post_training_metrics_allowed,
+    mlflow_post_training_metrics_paused,
+    mlflow_track_post_training_metrics,
+    mlflow_training_session_active,
+)
+from ._engine import epochs_name
 from ._tuned import _BaseTunedMLP, candidates_best_first
 from .io import trusted_types
 
 mlflow = import_optional("mlflow", extra="mlflow", needed_by="sk_mlp_tune.mlflow")
 
+from mlflow.data.code_dataset_source import CodeDatasetSource  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
+from mlflow.tracking.context import registry as context_registry  # noqa: E402
 from mlflow.utils import autologging_utils  # noqa: E402
+from mlflow.utils.mlflow_tags import MLFLOW_AUTOLOGGING  # noqa: E402
 
 __all__ = ["log_to_mlflow"]
 
@@ -54,7 +79,10 @@ def log_to_mlflow(
 
     Logs into the active run, or into a new run (ended on return) when
     none is active: what ``mlflow.sklearn.autolog()`` records for
-    ``GridSearchCV``.
+    ``GridSearchCV`` without the training data. The parameters, the
+    ``best_<name>`` parameters, ``best_cv_score``, ``cv_results.csv``,
+    the child runs and the model; not the ``training_*`` metrics, plots and
+    ``best_estimator`` model that the tuner's autologged fit adds.
 
     Parameters
     ----------
@@ -65,6 +93,8 @@ def log_to_mlflow(
         when it was refitted (``refit`` not False).
     max_tuning_runs : int or None, default=5
         How many candidates get a child run, best first; None for all.
+        Under successive halving and ASHA, a candidate gets one child run,
+        at the highest rung it reached.
     serialization_format : {"skops", "cloudpickle", "pickle"}, default="skops"
         Passed to ``mlflow.sklearn.log_model``; skops gets the package's
         trusted types.
@@ -127,55 +157,115 @@ def _log_search(
     input_example,
     signature_example,
     registered_model_name,
+    log_best_estimator=False,
+    dataset=None,
+    child_tags=None,
 ):
+    """Log the search into ``run``; return the model's information, or None.
+
+    ``log_best_estimator`` also logs ``best_estimator_`` as the model
+    ``"best_estimator"`` (autolog's way); ``dataset``, the training data as
+    an MLflow dataset, goes with the metrics and to the child runs.
+    """
     mlflow.log_params(_loggable(tuner.get_params(deep=False)))
-    mlflow.set_tag("estimator_name", type(tuner).__name__)
-    # The tags MLflow gives every estimator it autologs.
-    mlflow.set_tag(
-        "estimator_class", f"{type(tuner).__module__}.{type(tuner).__name__}"
-    )
+    mlflow.set_tags(_estimator_tags(tuner))
     best_params = getattr(tuner, "best_params_", None)
     if best_params is not None:
         mlflow.log_params(_loggable({f"best_{k}": v for k, v in best_params.items()}))
-    if hasattr(tuner, "best_score_"):
-        mlflow.log_metric("best_cv_score", float(tuner.best_score_))
     if getattr(tuner, "stop_reason_", None) is not None:
         mlflow.set_tag("stop_reason", tuner.stop_reason_)
 
+    model_info = best_model_id = None
+    if log_model and hasattr(tuner, "best_estimator_"):
+        signature = None
+        if signature_example is not None:
+            signature = infer_signature(
+                signature_example, tuner.predict(signature_example)
+            )
+        options = {
+            "serialization_format": serialization_format,
+            "skops_trusted_types": (
+                trusted_types() if serialization_format == "skops" else None
+            ),
+            "signature": signature,
+            "input_example": input_example,
+        }
+        model_info = mlflow.sklearn.log_model(
+            tuner,
+            name="model",
+            registered_model_name=registered_model_name,
+            # The logged model's parameters, as autolog gives GridSearchCV's.
+            params=_loggable(
+                tuner.get_params(deep=False)
+                | {f"best_{k}": v for k, v in (best_params or {}).items()}
+            ),
+            **options,
+        )
+        if log_best_estimator:
+            best_model_id = mlflow.sklearn.log_model(
+                tuner.best_estimator_,
+                name="best_estimator",
+                params=_loggable(tuner.best_estimator_.get_params(deep=True)),
+                **options,
+            ).model_id
+    model_id = None if model_info is None else model_info.model_id
+    if hasattr(tuner, "best_score_"):
+        mlflow.log_metric(
+            "best_cv_score",
+            float(tuner.best_score_),
+            model_id=model_id,
+            dataset=dataset,
+        )
+
     results = pd.DataFrame(tuner.cv_results_)
     mlflow.log_text(results.to_csv(index=False), "cv_results.csv")
-    _log_candidate_runs(results, run, tuner, max_tuning_runs)
-
-    if not log_model or not hasattr(tuner, "best_estimator_"):
-        return None
-    signature = None
-    if signature_example is not None:
-        signature = infer_signature(signature_example, tuner.predict(signature_example))
-    return mlflow.sklearn.log_model(
+    _log_candidate_runs(
         tuner,
-        name="model",
-        serialization_format=serialization_format,
-        skops_trusted_types=(
-            trusted_types() if serialization_format == "skops" else None
-        ),
-        signature=signature,
-        input_example=input_example,
-        registered_model_name=registered_model_name,
+        results,
+        run,
+        max_tuning_runs,
+        dataset=dataset,
+        tags=child_tags,
+        best_model_id=best_model_id,
     )
+    return model_info
 
 
-def _log_candidate_runs(results, parent, tuner, max_tuning_runs):
-    """Give the best candidates a child run each, the chosen one first."""
-    rows = candidates_best_first(tuner)
+def _log_candidate_runs(
+    tuner, results, parent, max_tuning_runs, *, dataset, tags, best_model_id
+):
+    """Give the best candidates a child run each, the chosen one first.
+
+    As MLflow's autolog does for GridSearchCV, a child has every parameter
+    of the network its candidate trained: the template's, updated with the
+    candidate's. A candidate that successive halving or ASHA evaluated at
+    several rungs gets one child, at the highest rung it reached.
+    """
+    template = _candidates_template(tuner)
+    # A search as the template: its own untuned settings would mislead.
+    base = template.get_params(
+        deep=not isinstance(template, BaseSearchCV | _BaseTunedMLP)
+    )
+    tags = {**_estimator_tags(template), **(tags or {})}
+    epochs = _rung_epochs(tuner, results, template)
+    rows = _highest_rungs(candidates_best_first(tuner), results, epochs)
     if max_tuning_runs is not None:
         rows = rows[:max_tuning_runs]
-    for _, row in results.iloc[rows].iterrows():
+    chosen = getattr(tuner, "best_index_", None)
+    for index in rows:
+        row = results.iloc[index]
         with mlflow.start_run(
             nested=True,
             parent_run_id=parent.info.run_id,
             experiment_id=parent.info.experiment_id,
+            tags=tags,
         ):
-            mlflow.log_params(_loggable(row["params"]))
+            params = base | row["params"]
+            if epochs is not None:  # what the rung trained, ASHA's too
+                params[epochs] = int(row["n_resources"])
+            mlflow.log_params(_loggable(params))
+            if dataset is not None:
+                mlflow.log_input(dataset, context="train")
             # As MLflow's autolog: the aggregates, not each fold's score, and
             # each parameter once (from "params", not "param_<name>").
             mlflow.log_metrics(
@@ -185,8 +275,60 @@ def _log_candidate_runs(results, parent, tuner, max_tuning_runs):
                     if not name.startswith(("param", "split"))
                     and isinstance(value, numbers.Number)
                     and not pd.isna(value)
-                }
+                },
+                # The chosen candidate's scores are the best model's.
+                model_id=best_model_id if index == chosen else None,
+                dataset=dataset,
             )
+
+
+def _candidates_template(tuner):
+    """Return the estimator every candidate started from."""
+    search = getattr(tuner, "search_", None)
+    if getattr(search, "estimator", None) is not None:
+        return search.estimator  # seeded, where the tuner seeds it
+    return tuner._template_estimator()
+
+
+def _rung_epochs(tuner, results, template):
+    """Return the parameter that sets a rung's epochs, None without such rungs.
+
+    Successive halving over ``max_iter`` and ASHA train each rung for
+    ``n_resources`` epochs; halving over ``n_samples`` trains on that many
+    samples, and the other strategies have no rungs.
+    """
+    if "n_resources" not in results:
+        return None
+    if tuner.search == "asha" or tuner.resource == "max_iter":
+        return epochs_name(template)
+    return None
+
+
+def _highest_rungs(rows, results, epochs):
+    """Keep, of ``rows`` in order, each candidate's first row: its highest rung.
+
+    ``rows`` come highest rung first. A candidate's parameters are the same
+    at each rung but for ``epochs``, which successive halving sets in them.
+    """
+    if "n_resources" not in results:
+        return rows
+    seen, kept = [], []
+    for index in rows:
+        params = results["params"].iloc[index]
+        candidate = {k: v for k, v in params.items() if k != epochs}
+        if candidate not in seen:
+            seen.append(candidate)
+            kept.append(index)
+    return kept
+
+
+def _estimator_tags(estimator):
+    """Return the tags MLflow gives every estimator it autologs."""
+    cls = type(estimator)
+    return {
+        "estimator_name": cls.__name__,
+        "estimator_class": f"{cls.__module__}.{cls.__name__}",
+    }
 
 
 def _loggable(params):
@@ -215,22 +357,45 @@ def autologging(tuner, X, y):
     return _autologged_fit(tuner, X, y)
 
 
+def _setting(name, default):
+    return autologging_utils.get_autologging_config(_AUTOLOG_FLAVOR, name, default)
+
+
 @contextlib.contextmanager
 def _autologged_fit(tuner, X, y):
     # An outer estimator's autologged fit (a pipeline's) owns the active run
     # and logs its own parameters; the tuner's go to a child run beside it.
     inside_another_fit = mlflow_training_session_active(autologging_utils)
+    # Decided before the fit, as autolog does: the pipeline's metrics are
+    # the pipeline's.
+    track_later = (
+        _setting("log_post_training_metrics", True)
+        and mlflow_post_training_metrics_allowed()
+    )
     with autologging_utils.disable_autologging():
         yield
     try:
-        if inside_another_fit and mlflow.active_run() is not None:
-            with mlflow.start_run(nested=True, run_name=type(tuner).__name__) as run:
-                _log_autologged(tuner, run, X, y)
-        elif mlflow.active_run() is not None:
-            _log_autologged(tuner, mlflow.active_run(), X, y)
-        else:
-            with mlflow.start_run() as run:
-                _log_autologged(tuner, run, X, y)
+        # MLflow computes its training metrics with sklearn.metrics, which
+        # autolog patches: none of them is a post-training metric.
+        with mlflow_post_training_metrics_paused():
+            if inside_another_fit and mlflow.active_run() is not None:
+                with mlflow.start_run(
+                    nested=True, run_name=type(tuner).__name__
+                ) as run:
+                    model_id = _log_autologged(tuner, run, X, y)
+            elif mlflow.active_run() is not None:
+                run = mlflow.active_run()
+                model_id = _log_autologged(tuner, run, X, y)
+            else:
+                with mlflow.start_run(
+                    tags={MLFLOW_AUTOLOGGING: _AUTOLOG_FLAVOR}
+                ) as run:
+                    model_id = _log_autologged(tuner, run, X, y)
+        # The tuner's score and predictions in this run log their metrics.
+        mlflow_patch_post_training_metrics(type(tuner), dataset_of=_eval_dataset)
+        mlflow_track_post_training_metrics(
+            tuner, run.info.run_id if track_later else None, model_id
+        )
     except Exception as error:
         # As MLflow's autologging does: a failure to log warns, and the
         # fitted model stays the user's.
@@ -243,25 +408,65 @@ def _autologged_fit(tuner, X, y):
 
 
 def _log_autologged(tuner, run, X, y):
-    """Log what autolog logs for a search, with autolog's settings."""
+    """Log what autolog logs for a search, with autolog's settings.
 
-    def setting(name, default):
-        return autologging_utils.get_autologging_config(_AUTOLOG_FLAVOR, name, default)
-
+    Returns the logged model's id, or None.
+    """
+    dataset = _dataset(X, y)
+    if dataset is not None and _setting("log_datasets", True):
+        mlflow.log_input(dataset, context="train")
     example = _first_rows(X)
-    _log_search(
+    model_info = _log_search(
         tuner,
         run,
-        input_example=example if setting("log_input_examples", False) else None,
-        signature_example=example if setting("log_model_signatures", True) else None,
-        log_model=setting("log_models", True),
-        max_tuning_runs=setting("max_tuning_runs", 5),
-        serialization_format=setting("serialization_format", "cloudpickle"),
-        registered_model_name=setting("registered_model_name", None),
+        input_example=example if _setting("log_input_examples", False) else None,
+        signature_example=(example if _setting("log_model_signatures", True) else None),
+        log_model=_setting("log_models", True),
+        max_tuning_runs=_setting("max_tuning_runs", 5),
+        serialization_format=_setting("serialization_format", "cloudpickle"),
+        registered_model_name=_setting("registered_model_name", None),
+        log_best_estimator=True,
+        dataset=dataset,
+        child_tags={MLFLOW_AUTOLOGGING: _AUTOLOG_FLAVOR},
     )
+    model_id = None if model_info is None else model_info.model_id
     if hasattr(tuner, "best_estimator_"):
-        # What autolog calls a model's score on its training data.
-        mlflow.log_metric("training_score", float(tuner.score(X, y)))
+        # MLflow's own: the training_* metrics and training_score, the
+        # classifier's plots, estimator.html.
+        client = autologging_utils.MlflowAutologgingQueueingClient()
+        mlflow_log_estimator_content(
+            client,
+            tuner,
+            run.info.run_id,
+            X,
+            y,
+            pos_label=_setting("pos_label", None),
+            model_id=model_id,
+            dataset=dataset,
+        )
+        client.flush(synchronous=True)
+    return model_id
+
+
+def _dataset(X, y=None):
+    """Return ``X`` (and ``y``) as autolog's MLflow dataset; None for other types."""
+    try:
+        source = CodeDatasetSource(context_registry.resolve_tags())
+        if isinstance(X, pd.DataFrame):
+            return mlflow.data.from_pandas(X, source=source)
+        if scipy.sparse.issparse(X):
+            X = X.toarray()
+        if isinstance(X, np.ndarray):
+            targets = None if y is None else np.asarray(y)
+            return mlflow.data.from_numpy(X, targets=targets, source=source)
+    except Exception:  # no dataset is no error, as in autolog
+        return None
+    return None
+
+
+def _eval_dataset(X):
+    """Return the dataset a tracked tuner's predictions log as ``"eval"``, or None."""
+    return _dataset(X) if _setting("log_datasets", True) else None
 
 
 def _first_rows(X, n_rows=5):
