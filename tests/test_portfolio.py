@@ -336,7 +336,7 @@ def test_warm_start_refits_a_merged_choice_no_round_refitted(iris, fast_mlp):
     second = SimpleNamespace(
         cv_results_=results([3.0], [0.925], [0.015], ["search"]),
         best_index_=0, n_splits_=5, best_estimator_="round 2's", refit_time_=0.1,
-        estimator=fast_mlp,
+        estimator=fast_mlp, callback_tasks=None,
     )  # fmt: skip
     tuner = TunedMLPClassifier(fast_mlp, selection="one_se")
     tuner._collect_results(second, previous, refit_data=(*iris, {}))
