@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -339,6 +340,25 @@ def test_demo_tunes_with_asha_beside_the_untuned_mlp(capsys):
     assert untuned is not None
     assert 0.9 < float(untuned.group(1)) <= 1
     assert "3/3 candidates" in captured.err
+    # The Getting started page shows the same lines, in the same order.
+    page = (Path(__file__).parents[1] / "docs" / "getting_started.rst").read_text()
+    shown = page.split("What the demo prints")[1].split("The words, once:")[0]
+    shown = [line.strip() for line in shown.splitlines() if line.startswith("   ")]
+    printed = [line.strip() for line in captured.out.splitlines()]
+    optional = {"The best is the estimator's own settings, where every search starts"}
+    assert [
+        _label(line) for line in shown if not line.startswith(("Tuning [", "..."))
+    ] == [_label(line) for line in printed if line and _label(line) not in optional]
+
+
+def _label(line):
+    """Return what names a line of the demo's output: before its value."""
+    if line.startswith("(network built)"):
+        return "(network built)"
+    head, colon, _ = line.partition(":")
+    if colon and not line[0].islower():
+        return head
+    return line.split()[0]  # a hyperparameter's name
 
 
 def test_fit_with_a_checkpoint_resumes_from_it(iris_csv, tmp_path, capsys):
