@@ -140,9 +140,13 @@ def demo(
         untuned = make_pipeline(
             StandardScaler(), MLPClassifier(random_state=random_state)
         ).fit(X_train, y_train)
+    tuned_score, untuned_score = (
+        model.score(X_test, y_test),
+        untuned.score(X_test, y_test),
+    )
     print(
-        f"Untuned MLPClassifier() held-out accuracy, same split: "
-        f"{untuned.score(X_test, y_test):.4f}"
+        f"Untuned MLPClassifier() held-out accuracy, same split: {untuned_score:.4f}"
+        f" (the tuned model: {100 * (tuned_score - untuned_score):+.2f} points)"
     )
     return model
 
@@ -163,6 +167,10 @@ def _network(tuner_class, max_iter, early_stopping):
     return tuner_class()._default_estimator().set_params(**settings)
 
 
+def _final_step(model):
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
 def _plain(value):
     """Return ``value`` as it reads in Python, numpy scalars as plain ones."""
     item = getattr(value, "item", None)
@@ -177,6 +185,17 @@ def _print_summary(tuner, metric, held_out, start):
         value = _plain(value)
         shown = f"{value:.3g}" if isinstance(value, float) else repr(value)
         print(f"  {name:<20} {shown}")
+    best = tuner.best_estimator_
+    sizes = getattr(best, "hidden_layer_sizes_", None)
+    if sizes is None:
+        sizes = getattr(_final_step(best), "hidden_layer_sizes_", None)
+    if sizes is not None:
+        print(f"  {'(network built)':<20} hidden layers {tuple(sizes)}")
+    if tuner.cv_results_.get("origin", [None])[tuner.best_index_] == "estimator":
+        print(
+            "  The best is the estimator's own settings, where every search "
+            "starts: no candidate beat them."
+        )
     n_candidates = len(tuner.cv_results_["params"])
     print(
         f"CV {metric}:{' ' * (17 - len(metric))} {tuner.best_score_:.4f} "
@@ -514,8 +533,9 @@ def command_fit(args):
     _print_summary(tuner, metric, held_out, start)
     stopped = _say_why_stopped(tuner, metric, args.checkpoint)
 
-    bundle = {
-        "model": model,
+    # What the command line knew of the data, for predict and report: on
+    # the model itself, so that the file holds an estimator and nothing else.
+    model.command_line_fit_ = {
         "target": args.target,
         "task": task,
         "columns": list(frame.columns),
@@ -526,10 +546,10 @@ def command_fit(args):
     if args.output:
         from .io import save
 
-        save(bundle, args.output)
+        save(model, args.output)
         print(f"Model written to {args.output}")
     if args.report:
-        _write_bundle_report(bundle, args.report)
+        _write_model_report(model, args.report)
     if not stopped:
         return 0
     return EXIT_INTERRUPTED if tuner.stop_reason_ == "interrupted" else EXIT_WORKER_LOST
@@ -584,42 +604,45 @@ def _check_writable(option, path):
         raise CommandError(f"{option} {path}: the folder {folder} is not writable")
 
 
-def _write_bundle_report(bundle, path):
+def _write_model_report(model, path):
     from .report import write_report
 
+    facts = model.command_line_fit_
     write_report(
-        bundle["model"],
+        model,
         path,
-        y_true=bundle.get("y_true"),
-        y_pred=bundle.get("y_pred"),
-        data_shape=bundle.get("data_shape"),
-        title=f"Tuned MLP for {bundle.get('target', 'the target')!r}",
+        y_true=facts.get("y_true"),
+        y_pred=facts.get("y_pred"),
+        data_shape=facts.get("data_shape"),
+        title=f"Tuned MLP for {facts.get('target', 'the target')!r}",
     )
     print(f"Report written to {path}")
 
 
-def _load_bundle(path):
+def _load_model(path):
+    """Load a model ``fit --output`` wrote; refuse anything else in one line."""
     from .io import UntrustedTypesError, load
 
     if not Path(path).is_file():
         raise CommandError(f"no such file: {path}")
     try:
-        loaded = load(path)
+        model = load(path)
     except UntrustedTypesError as error:
         raise CommandError(str(error)) from None
     except Exception as error:  # skops raises several kinds for a foreign file
         raise CommandError(f"{path} is not a model saved by {PROG}: {error}") from None
+    facts = getattr(model, "command_line_fit_", None)
     missing = [
         key
-        for key in ("model", "columns", "target", "task")
-        if not isinstance(loaded, dict) or key not in loaded
+        for key in ("columns", "target", "task")
+        if not isinstance(facts, dict) or key not in facts
     ]
-    if missing or not hasattr(loaded["model"], "predict"):
+    if missing or not hasattr(model, "predict"):
         what = f"it has no {missing}" if missing else "its model cannot predict"
         raise CommandError(
             f"{path} is not a model saved by '{PROG} fit --output' ({what})"
         )
-    return loaded
+    return model
 
 
 def command_predict(args):
@@ -628,12 +651,13 @@ def command_predict(args):
         [("--output", args.output)],
         [("the model", args.model), ("the data", args.data)],
     )
-    bundle = _load_bundle(args.model)
+    model = _load_model(args.model)
+    facts = model.command_line_fit_
     frame = read_csv(args.data)
-    expected = bundle["columns"]
+    expected = facts["columns"]
     missing = [c for c in expected if c not in frame.columns]
     unexpected = [
-        c for c in frame.columns if c not in expected and c != bundle["target"]
+        c for c in frame.columns if c not in expected and c != facts["target"]
     ]
     if missing or unexpected:
         problems = []
@@ -646,13 +670,12 @@ def command_predict(args):
         )
     import pandas as pd
 
-    model = bundle["model"]
     features = frame[expected]
     _refuse_text_in_numeric_columns(model, features, args.data)
     features = _text_columns_as_text(model, features)
     predictions = pd.DataFrame({"prediction": model.predict(features)})
     if args.proba:
-        if bundle["task"] != "classification":
+        if facts["task"] != "classification":
             raise CommandError("--proba needs a classification model")
         proba = model.predict_proba(features)
         for index, label in enumerate(model.classes_):
@@ -718,7 +741,7 @@ def _text_columns_as_text(model, features):
 def command_report(args):
     """Write the HTML report of a saved model."""
     _check_outputs([("--output", args.output)], [("the model", args.model)])
-    _write_bundle_report(_load_bundle(args.model), args.output)
+    _write_model_report(_load_model(args.model), args.output)
     return 0
 
 

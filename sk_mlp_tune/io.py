@@ -145,7 +145,12 @@ def load(path):
     Returns
     -------
     model : estimator
-        The model, ready to predict.
+        The model, ready to predict, whatever wrote the file. A model of
+        ``sk-mlp-tune fit --output`` is the fitted pipeline, with what the
+        command line knew of its data in ``command_line_fit_`` (``target``,
+        ``task``, ``columns``, ``data_shape``, and the held-out ``y_true``
+        and ``y_pred``); the files the command line wrote before 0.1.0, a
+        dict holding the model beside those, load the same way.
 
     Raises
     ------
@@ -181,4 +186,10 @@ def load(path):
             "It was not loaded. If you wrote it yourself and trust it, load it "
             "with skops.io.load(path, trusted=[...]) after reviewing the types."
         )
-    return skops_io.load(path, trusted=list(found))
+    loaded = skops_io.load(path, trusted=list(found))
+    if isinstance(loaded, dict) and hasattr(loaded.get("model"), "predict"):
+        # The command line's files before 0.1.0: the model beside its facts.
+        facts = dict(loaded)
+        loaded = facts.pop("model")
+        loaded.command_line_fit_ = facts
+    return loaded

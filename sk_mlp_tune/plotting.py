@@ -234,7 +234,11 @@ def plot_search_history(model, ax=None):
             order[chosen], means[chosen], "*", color="tab:green", markersize=12,
             label=_chosen_label(tuner), zorder=3,
         )  # fmt: skip
-    ax.set_xlabel("candidate, in evaluation order")
+    ax.set_xlabel(
+        "evaluation, in order (a candidate at each rung it reached)"
+        if "iter" in results
+        else "candidate, in evaluation order"
+    )
     ax.set_ylabel(f"CV {metric_label(tuner)}")
     ax.set_title("Search history")
     # Below the axes, where it can cover no point; the points (rungs) first.

@@ -88,7 +88,7 @@ def build_report(model, *, y_true=None, y_pred=None, data_shape=None, title=None
     title = title or f"{type(tuner).__name__} search report"
     sections = [
         f"<h1>{_escape(title)}</h1>",
-        _summary_section(tuner, data_shape),
+        _summary_section(tuner, data_shape, y_true, y_pred),
         _best_params_section(tuner),
         _ensemble_section(tuner),
         _top_candidates_section(tuner),
@@ -187,7 +187,7 @@ def _format(value):
     return repr(value) if not isinstance(value, str) else value
 
 
-def _summary_section(tuner, data_shape):
+def _summary_section(tuner, data_shape, y_true=None, y_pred=None):
     results = tuner.cv_results_
     n_rows = len(results["params"])
     n_candidates = _n_candidates(tuner)
@@ -204,6 +204,8 @@ def _summary_section(tuner, data_shape):
             f"{tuner.best_score_:.4f}",
         ),
     ]
+    if y_true is not None and y_pred is not None:
+        rows.append(_held_out_row(tuner, np.asarray(y_true), np.asarray(y_pred)))
     if data_shape is not None:
         rows.append(
             ("training data", f"{data_shape[0]} samples x {data_shape[1]} features")
@@ -218,6 +220,17 @@ def _summary_section(tuner, data_shape):
             value = getattr(tuner, name)
             rows.append((label, f"{value:.1f}" if isinstance(value, float) else value))
     return "<h2>Summary</h2>" + _table(("", "value"), rows)
+
+
+def _held_out_row(tuner, y_true, y_pred):
+    """Return the summary's row of the held-out score, as the CLI prints it."""
+    from sklearn import metrics
+
+    if hasattr(tuner, "classes_"):
+        name, score = "accuracy", metrics.accuracy_score(y_true, y_pred)
+    else:
+        name, score = "R²", metrics.r2_score(y_true, y_pred)
+    return (f"held-out {name} ({len(y_true)} samples)", f"{score:.4f}")
 
 
 def _best_params_section(tuner):
@@ -301,16 +314,16 @@ def _selection_note(tuner):
 def _top_candidates_section(tuner, n_top=10):
     results = tuner.cv_results_
     chosen = getattr(tuner, "best_index_", None)
-    order = candidates_best_first(tuner)[:n_top]
     metric = ranking_metric(tuner)
     with_rungs = "n_resources" in results
     # The resource has its own column; the rest wrap in one, to fit the page.
     resource = getattr(tuner, "resource", None) if with_rungs else None
+    order = _one_row_per_candidate(tuner, resource)[:n_top]
     origins = results.get("origin", [""] * len(results["params"]))
     rows = [
         (
             "chosen" if i == chosen else "",
-            int(results[f"rank_test_{metric}"][i]),
+            position,
             i,
             origins[i],
             *((results["n_resources"][i],) if with_rungs else ()),
@@ -319,22 +332,22 @@ def _top_candidates_section(tuner, n_top=10):
             f"{results['mean_fit_time'][i]:.2f}",
             _hyperparameters_text(results["params"][i], leave_out=resource),
         )
-        for i in order
+        for position, i in enumerate(order, start=1)
     ]
     resource_header = ("resource",) if with_rungs else ()
     header = (
-        "", "rank", "row", "origin", *resource_header,
+        "", "#", "row", "origin", *resource_header,
         f"mean CV {metric_label(tuner)}", "sd", "fit time (s)", "hyperparameters",
     )  # fmt: skip
     rung_note = ""
     if with_rungs:
         rung_note = (
-            "; successive halving chooses from the last rung it reached, "
-            "whatever the scores at fewer epochs or samples, so the search "
-            "history's best-so-far line follows that rung only"
+            "; successive halving trains candidates in rungs, each with more "
+            "epochs (or samples) than the last, and chooses from the last rung "
+            "it reached, whatever the scores at fewer, so the search history's "
+            "best-so-far line follows that rung only. Each candidate has one "
+            "row here, at the highest rung it reached (its resource)"
         )
-        if tuner.search == "halving":
-            rung_note += " (the rank column is scikit-learn's, over every rung's rows)"
     note = (
         '<p class="note">The chosen row is the model refitted on all the '
         "training data" + rung_note + ". " + _selection_note(tuner) + "</p>"
@@ -354,6 +367,22 @@ def _top_candidates_section(tuner, n_top=10):
         )
         + note
     )
+
+
+def _one_row_per_candidate(tuner, resource):
+    """Return the rows best first, each candidate once: at its highest rung.
+
+    Successive halving has a row per candidate per rung it reached; rows
+    come highest rung first, so a candidate's first row is its highest.
+    """
+    seen, rows = set(), []
+    for row in candidates_best_first(tuner):
+        params = tuner.cv_results_["params"][row]
+        key = repr(sorted((k, repr(v)) for k, v in params.items() if k != resource))
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
 
 
 def _hyperparameters_text(params, leave_out=None):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def test_fit_with_an_ensemble_says_so_and_saves_it(iris_csv, tmp_path, capsys):
         r"Ensemble: +\d networks?, weights [\d. ]+; out-of-fold accuracy", out
     )
     assert "<h2>Ensemble</h2>" in report.read_text()
-    tuner = load(model)["model"][-1]
+    tuner = load(model)[-1]
     assert tuner.ensemble_size == 3
     assert sum(tuner.ensemble_weights_) == pytest.approx(1.0)
 
@@ -147,7 +148,7 @@ def test_report_of_a_saved_model(fitted, tmp_path):
     # The numbers are the saved model's, as in the report fit wrote.
     from sk_mlp_tune import load
 
-    tuner = load(model)["model"][-1]
+    tuner = load(model)[-1]
     assert f"{tuner.best_score_:.4f}" in page
     assert f"{tuner.best_score_:.4f}" in first_report.read_text()
 
@@ -165,7 +166,7 @@ def test_regression_task_is_inferred(tmp_path, capsys):
     assert "CV R²:" in out
     # The network standardises the target (normalize_y): nothing around it
     # scales it a second time.
-    tuner = load(model)["model"][-1]
+    tuner = load(model)[-1]
     assert isinstance(tuner, TunedMLPRegressor)
     assert tuner.best_estimator_.normalize_y
 
@@ -196,6 +197,24 @@ def test_a_regression_model_of_the_old_shape_still_predicts(tmp_path, capsys):
     assert np.allclose(pd.read_csv(output)["prediction"], old.predict(frame))
     assert main(["report", str(model), "--output", str(report)]) == 0
     assert "CV" in report.read_text()
+    # And in Python: the estimator, whatever wrote the file (issue 24).
+    loaded = load(model)
+    assert np.allclose(loaded.predict(frame), old.predict(frame))
+    assert loaded.command_line_fit_["task"] == "regression"
+
+
+def test_load_gives_the_estimator_the_command_line_saved(fitted, iris_csv):
+    model, _ = fitted
+    loaded = load(model)
+    assert hasattr(loaded, "predict")
+    assert hasattr(loaded, "steps")
+    facts = loaded.command_line_fit_
+    assert facts["target"] == "target"
+    assert facts["task"] == "classification"
+    assert facts["columns"] == [
+        c for c in pd.read_csv(iris_csv).columns if c != "target"
+    ]
+    assert len(facts["y_true"]) == len(facts["y_pred"]) == facts["data_shape"][0] // 4
 
 
 def _error(argv, capsys):
@@ -321,6 +340,25 @@ def test_demo_tunes_with_asha_beside_the_untuned_mlp(capsys):
     assert untuned is not None
     assert 0.9 < float(untuned.group(1)) <= 1
     assert "3/3 candidates" in captured.err
+    # The Getting started page shows the same lines, in the same order.
+    page = (Path(__file__).parents[1] / "docs" / "getting_started.rst").read_text()
+    shown = page.split("What the demo prints")[1].split("The words, once:")[0]
+    shown = [line.strip() for line in shown.splitlines() if line.startswith("   ")]
+    printed = [line.strip() for line in captured.out.splitlines()]
+    optional = {"The best is the estimator's own settings, where every search starts"}
+    assert [
+        _label(line) for line in shown if not line.startswith(("Tuning [", "..."))
+    ] == [_label(line) for line in printed if line and _label(line) not in optional]
+
+
+def _label(line):
+    """Return what names a line of the demo's output: before its value."""
+    if line.startswith("(network built)"):
+        return "(network built)"
+    head, colon, _ = line.partition(":")
+    if colon and not line[0].islower():
+        return head
+    return line.split()[0]  # a hyperparameter's name
 
 
 def test_fit_with_a_checkpoint_resumes_from_it(iris_csv, tmp_path, capsys):
@@ -535,8 +573,7 @@ def test_ctrl_c_writes_the_best_so_far_and_exits_130(iris_csv, tmp_path):
     )
     assert "Traceback" not in err
     assert "Interrupted (Ctrl-C)" not in err  # the tuner's warning, said once
-    bundle = load(model)
-    assert bundle["model"].predict(pd.read_csv(iris_csv).drop(columns="target")).size
+    assert load(model).predict(pd.read_csv(iris_csv).drop(columns="target")).size
     assert report.stat().st_size > 0
     assert "Model written to" in out
 
@@ -605,7 +642,7 @@ def test_an_output_over_an_input_is_refused_naming_both(
     ("bundle", "message"),
     [
         ({"model": "m", "target": "t", "task": "classification"}, "'columns'"),
-        ({"model": 3, "columns": ["a"], "target": "t", "task": "x"}, "cannot predict"),
+        ({"model": 3, "columns": ["a"], "target": "t", "task": "x"}, "it has no"),
     ],
 )
 def test_a_bundle_of_another_shape_is_one_line(tmp_path, capsys, bundle, message):
@@ -690,7 +727,7 @@ def test_max_iter_and_early_stopping_reach_the_networks(
     argv = ["fit", str(path), "--target", target, *FAST, "--search", "random"]
     argv += ["--max-iter", "7", "--early-stopping", "--output", str(model)]
     assert main(argv) == 0
-    tuner = load(model)["model"][-1]
+    tuner = load(model)[-1]
     for network in (tuner.estimator, tuner.best_estimator_):
         assert network.max_iter == 7
         assert network.early_stopping
@@ -704,7 +741,7 @@ def test_max_iter_and_early_stopping_reach_the_networks(
 def test_fit_without_max_iter_keeps_the_default_network(fitted):
     """Check that neither option given leaves the tuner's own default network."""
     model, _ = fitted
-    tuner = load(model)["model"][-1]
+    tuner = load(model)[-1]
     assert tuner.estimator is None
     assert tuner.best_estimator_.max_iter == 200
     assert not tuner.best_estimator_.early_stopping

@@ -460,8 +460,8 @@ def test_a_dead_worker_on_the_command_line_writes_the_best_so_far(
     assert "Kept the 1 of 2 candidates; best CV accuracy " in err
     assert "--checkpoint" in err
     assert len(err.splitlines()) == 1
-    bundle = skops_io.load(model, trusted=skops_io.get_untrusted_types(file=model))
-    assert bundle["model"][-1].best_params_ == {"die": False}
+    saved = skops_io.load(model, trusted=skops_io.get_untrusted_types(file=model))
+    assert saved[-1].best_params_ == {"die": False}
 
 
 def test_a_dead_worker_in_asha_resumes_from_the_checkpoint(iris, tmp_path):

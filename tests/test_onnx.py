@@ -102,8 +102,8 @@ def test_the_model_the_command_line_saves(tmp_path):
     arguments = ["fit", str(tmp_path / "iris.csv"), "--target", "target"]
     arguments += ["--n-iter", "2", "--cv", "2", "--n-jobs", "1"]
     assert main([*arguments, "--output", str(tmp_path / "m.skops")]) == 0
-    bundle = load(tmp_path / "m.skops")
-    model, X = bundle["model"], frame[bundle["columns"]]
+    model = load(tmp_path / "m.skops")
+    X = frame[model.command_line_fit_["columns"]]
     session = _session(model, X, options={"zipmap": False})
     # One input per column, in the columns' order.
     feeds = {
@@ -145,12 +145,13 @@ def test_the_command_line_model_of_text_with_gaps(tmp_path, target):
     arguments = ["fit", str(tmp_path / "penguins.csv"), "--target", target]
     arguments += ["--n-iter", "2", "--cv", "2", "--n-jobs", "1", "--max-iter", "50"]
     assert main([*arguments, "--output", str(tmp_path / "m.skops")]) == 0
-    bundle = load(tmp_path / "m.skops")
-    model, X = bundle["model"], frame[bundle["columns"]]
+    model = load(tmp_path / "m.skops")
+    task = model.command_line_fit_["task"]
+    X = frame[model.command_line_fit_["columns"]]
     text = X.select_dtypes(exclude="number").columns
     assert X[text].isna().any().any()  # what the test is about
     example = X.astype({c: np.float32 for c in X.columns if c not in text})
-    options = {"zipmap": False} if bundle["task"] == "classification" else None
+    options = {"zipmap": False} if task == "classification" else None
     onx = to_onnx(model, example[:1], options=options)
     session = runtime.InferenceSession(
         onx.SerializeToString(), providers=["CPUExecutionProvider"]
@@ -160,7 +161,7 @@ def test_the_command_line_model_of_text_with_gaps(tmp_path, target):
         for node, column in zip(session.get_inputs(), example.columns, strict=True)
     }
     outputs = session.run(None, feeds)
-    if bundle["task"] == "classification":
+    if task == "classification":
         labels, proba = outputs
         np.testing.assert_array_equal(labels, model.predict(X))
         np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)

@@ -112,7 +112,11 @@ def test_search_history_shows_each_candidate_and_the_best(tuner):
     np.testing.assert_allclose(
         best_line.get_ydata(), np.maximum.accumulate(means[counted])
     )
-    assert ax.get_xlabel() == "candidate, in evaluation order"
+    assert ax.get_xlabel() == (
+        "evaluation, in order (a candidate at each rung it reached)"
+        if "iter" in tuner.cv_results_
+        else "candidate, in evaluation order"
+    )
     assert ax.get_ylabel() == "CV accuracy"
 
 
@@ -300,8 +304,40 @@ def test_report_and_every_plot_under_each_strategy(by_strategy):
     assert {ax.get_ylabel() for ax in _visible_axes(scores)} == {"CV accuracy"}
     assert plot_loss_curve(tuner).axes[0].get_lines()
     assert "<th>mean CV accuracy</th>" in page
+    held_out = f"{np.mean(tuner.predict(X) == y):.4f}"
+    row = f"held-out accuracy (150 samples)</td><td>{held_out}</td>"
+    assert f'<td class="text">{row}' in page
     assert '<td class="text">best CV accuracy (the chosen model' in page
     assert "CV score</th>" not in page
+
+
+def test_the_top_candidates_show_each_candidate_once_at_its_highest_rung(
+    by_strategy,
+):
+    from sk_mlp_tune.report import _one_row_per_candidate
+
+    tuner = by_strategy
+    results = tuner.cv_results_
+    resource = tuner.resource if "n_resources" in results else None
+    rows = _one_row_per_candidate(tuner, resource)
+    assert rows[0] == tuner.best_index_
+
+    def candidate(row):
+        params = results["params"][row]
+        return repr(sorted((k, repr(v)) for k, v in params.items() if k != resource))
+
+    assert len({candidate(row) for row in rows}) == len(rows)
+    assert {candidate(row) for row in rows} == {
+        candidate(row) for row in range(len(results["params"]))
+    }
+    if resource is not None:  # each at the highest rung it reached
+        for row in rows:
+            same = [
+                r
+                for r in range(len(results["params"]))
+                if candidate(r) == candidate(row)
+            ]
+            assert results["n_resources"][row] == max(results["n_resources"][same])
 
 
 def test_hyperparameter_plots_star_the_chosen_candidate(by_strategy):

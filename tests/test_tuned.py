@@ -829,6 +829,30 @@ def test_pipeline_results_equal_grid_search_cv():
     np.testing.assert_array_equal(tuner.predict(X), reference.predict(X))
 
 
+@pytest.mark.parametrize(
+    ("solver", "advice"),
+    [
+        ("lbfgs", "consider a larger max_iter: TunedMLPClassifier(MLPClassifier("
+         "solver='lbfgs', max_iter=10))."),
+        ("adam", "consider a larger max_iter (TunedMLPClassifier(MLPClassifier("
+         "max_iter=10))), early_stopping=True, or a larger learning_rate_init."),
+    ],
+)  # fmt: skip
+def test_convergence_advice_fits_the_solver(iris, solver, advice):
+    """With lbfgs, which has no early stopping nor step size, only max_iter."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=5),
+        param_space={"alpha": [1e-4, 1e-2]},
+        search="grid",
+        cv=2,
+    )
+    with pytest.warns(ConvergenceWarning) as caught:
+        tuner.fit(X, y)
+    (summary,) = [w for w in caught if "MLP fits stopped" in str(w.message)]
+    assert advice in str(summary.message)
+
+
 def test_convergence_summary_names_the_pipeline_max_iter():
     """Check that the summary reads max_iter from the pipeline's final step."""
     X, y = _colour_frame()
