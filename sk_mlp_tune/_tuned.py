@@ -45,10 +45,11 @@ from ._compat import (
     VisualBlock,
     _fit_context,
     _routing_enabled,
+    num_samples,
     search_scorers,
 )
 from ._engine import epochs_name, epochs_parameter, final_step
-from ._ensemble import AUTO_ROUNDS, select, weighted_mean
+from ._ensemble import AUTO_MIN_SAMPLES, AUTO_ROUNDS, select, weighted_mean
 from ._monitor import Interrupted, SearchMonitor, catching_interrupts
 from ._network import (
     DropoutMLPClassifier,
@@ -378,16 +379,20 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
     def _multimetric(self):
         return isinstance(self.scoring, list | tuple | dict)
 
-    def _ensemble_rounds(self):
+    def _ensemble_rounds(self, n_samples=None):
         """Return the rounds of ensemble selection ``ensemble_size`` asks for.
 
-        ``"auto"`` ensembles whenever it can (the best candidate is refitted
-        and a metric ranks the candidates) and keeps the best alone
-        otherwise, without a word: the user asked for nothing in particular.
+        ``"auto"`` ensembles where it can (the best candidate is refitted
+        and a metric ranks the candidates) and where it pays (at least
+        ``AUTO_MIN_SAMPLES`` training rows, when ``n_samples`` is known),
+        and keeps the best alone otherwise, without a word: the user asked
+        for nothing in particular.
         """
         if self.ensemble_size != "auto":
             return self.ensemble_size
         if not self.refit or (self._multimetric() and not isinstance(self.refit, str)):
+            return 1
+        if n_samples is not None and n_samples < AUTO_MIN_SAMPLES:
             return 1
         return AUTO_ROUNDS
 
@@ -576,7 +581,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             rungs=self.search in ("halving", "asha"),
         )
         search.monitor = monitor
-        search.keep_predictions = self._ensemble_rounds() > 1
+        search.keep_predictions = self._ensemble_rounds(num_samples(X)) > 1
         try:
             with warnings.catch_warnings():
                 _silence_refit_warnings()
@@ -635,10 +640,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         self.ensemble_weights_ = np.ones(1)
         self.ensemble_indices_ = [int(self.best_index_)]
         self.ensemble_score_ = self.ensemble_single_score_ = float("nan")
-        rounds = self._ensemble_rounds()
+        X, y, fit_params = refit_data
+        rounds = self._ensemble_rounds(num_samples(X))
         if rounds == 1:
             return
-        X, y, fit_params = refit_data
         # Rows of an earlier round (warm start) come first in cv_results_.
         offset = len(self.cv_results_["params"]) - len(search.cv_results_["params"])
         metric = ranking_metric(self)

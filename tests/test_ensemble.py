@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor
 from sk_mlp_tune import _tuned as tuned_module
-from sk_mlp_tune._ensemble import greedy_selection, out_of_fold
+from sk_mlp_tune._ensemble import AUTO_MIN_SAMPLES, greedy_selection, out_of_fold
 from sk_mlp_tune._monitor import Interrupted
 
 SPACE = {
@@ -259,6 +259,21 @@ def test_auto_keeps_the_best_alone_where_there_is_no_ensemble_to_choose(noisy, p
     tuner = _fit(_tuner(n_iter=3, **params), X, y)
     assert not hasattr(tuner, "ensemble_estimators_")
     assert tuner.search_.out_of_fold_ is None
+
+
+def test_auto_keeps_the_best_alone_on_a_small_table_where_an_int_still_ensembles(noisy):
+    """Below ``AUTO_MIN_SAMPLES`` rows "auto" is the best alone; an int is obeyed."""
+    X, y, X_test, _ = noisy
+    X, y = X[: AUTO_MIN_SAMPLES - 1], y[: AUTO_MIN_SAMPLES - 1]
+    auto = _fit(_tuner(n_iter=4, scoring="neg_log_loss"), X, y)
+    assert auto.ensemble_estimators_ == [auto.best_estimator_]
+    assert auto.ensemble_indices_ == [auto.best_index_]
+    np.testing.assert_array_equal(
+        auto.predict_proba(X_test), auto.best_estimator_.predict_proba(X_test)
+    )
+    asked = _fit(_tuner(n_iter=4, scoring="neg_log_loss", ensemble_size=4), X, y)
+    assert asked.best_index_ == auto.best_index_
+    assert len(set(asked.ensemble_indices_)) > 1
 
 
 def test_ctrl_c_during_the_members_refits_keeps_those_refitted(noisy, monkeypatch):
