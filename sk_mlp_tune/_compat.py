@@ -92,11 +92,10 @@ __all__ = [
     "joblib_loky_executor",
     "loky_worker_processes",
     "mlflow_dataset_input",
+    "mlflow_is_patched",
     "mlflow_log_estimator_content",
-    "mlflow_patch_post_training_metrics",
-    "mlflow_post_training_metrics_allowed",
-    "mlflow_post_training_metrics_paused",
-    "mlflow_track_post_training_metrics",
+    "mlflow_metrics_manager",
+    "mlflow_patch_method",
     "mlflow_training_session_active",
     "named_scorers",
     "num_samples",
@@ -254,7 +253,8 @@ def mlflow_training_session_active(autologging_utils):
 _MLFLOW_FLAVOR = "sklearn"
 
 
-def _mlflow_metrics_manager():
+def mlflow_metrics_manager():
+    """Return MLflow's tracker of post-training metrics (models, runs, predictions)."""
     from mlflow.sklearn import _AUTOLOGGING_METRICS_MANAGER
 
     return _AUTOLOGGING_METRICS_MANAGER
@@ -297,119 +297,26 @@ def mlflow_dataset_input(dataset, context):
     )
 
 
-def mlflow_post_training_metrics_allowed():
-    """Tell whether a model fitted now may have its later metrics autologged.
-
-    Not inside another autologged fit (a pipeline's: the pipeline is the
-    model then), nor while autolog computes metrics of its own.
-    """
-    return _mlflow_metrics_manager().should_log_post_training_metrics()
-
-
-def mlflow_post_training_metrics_paused():
-    """Return a context in which no metric is autologged as a post-training one."""
-    return _mlflow_metrics_manager().disable_log_post_training_metrics()
-
-
-def mlflow_track_post_training_metrics(estimator, run_id, model_id=None):
-    """Have autolog log ``estimator``'s later metrics into ``run_id``.
-
-    As autolog does for a model it fitted: MLflow sets
-    ``estimator._mlflow_run_id`` (a ``run_id`` of None tracks nothing) and
-    remembers ``model_id``, the logged model the metrics also go to.
-    """
-    manager = _mlflow_metrics_manager()
-    if run_id is not None:
-        manager.register_model(estimator, run_id)
-    if model_id is not None:
-        manager.record_model_id(estimator, model_id)
-
-
-def mlflow_patch_post_training_metrics(cls, dataset_of=None):
-    """Patch ``cls.score`` and ``cls.predict*`` as autolog patches scikit-learn's.
-
-    Copies of the ``patched_model_score`` and ``patched_predict`` that
-    ``mlflow.sklearn.autolog()`` applies to every scikit-learn estimator,
-    applied with MLflow's own ``_patch_estimator_method_if_available``: on a
-    model that :func:`mlflow_track_post_training_metrics` tracks,
-    ``score(X_test, y_test)`` logs ``<class>_score_X_test`` and
-    ``metric_info.json``, and a prediction passed to a ``sklearn.metrics``
-    function gets that metric logged. A failure inside warns, as MLflow's
-    ``safe_patch`` makes it; the original's result is returned untouched.
-    ``dataset_of(X)`` returns the MLflow dataset to log as a prediction's
-    ``"eval"`` input, or None. Patched once per autolog session:
-    ``mlflow.sklearn.autolog(disable=True)`` reverts these patches with
-    MLflow's own.
-    """
-    from mlflow.sklearn import _patch_estimator_method_if_available
-    from mlflow.utils.autologging_utils import get_instance_method_first_arg_value
+def mlflow_is_patched(cls, name):
+    """Tell whether the current autolog session has patched ``cls.name``."""
     from mlflow.utils.autologging_utils.safety import _AUTOLOGGING_PATCHES
 
     patches = _AUTOLOGGING_PATCHES.get(_MLFLOW_FLAVOR, ())
-    if any(p.destination is cls and p.name == "score" for p in patches):
-        return
+    return any(p.destination is cls and p.name == name for p in patches)
 
-    # The frames between the user's call and MLflow's helpers take the data
-    # as arguments, so that MLflow names it after the user's variable.
-    def patched_predict(original, self, *args, **kwargs):
-        manager = _mlflow_metrics_manager()
-        run_id = manager.get_run_id_for_model(self)
-        if not (manager.should_log_post_training_metrics() and run_id):
-            return original(self, *args, **kwargs)
-        with manager.disable_log_post_training_metrics():
-            predict_result = original(self, *args, **kwargs)
-        eval_dataset = get_instance_method_first_arg_value(original, args, kwargs)
-        eval_dataset_name = manager.register_prediction_input_dataset(
-            self, eval_dataset
-        )
-        manager.register_prediction_result(
-            run_id,
-            eval_dataset_name,
-            predict_result,
-            model_id=manager.get_model_id_for_model(self),
-        )
-        dataset = dataset_of(eval_dataset) if dataset_of is not None else None
-        if dataset is not None:
-            from mlflow import MlflowClient
 
-            MlflowClient().log_inputs(
-                run_id=run_id, datasets=[mlflow_dataset_input(dataset, "eval")]
-            )
-        return predict_result
+def mlflow_patch_method(cls, name, patched):
+    """Patch ``cls.name`` with ``patched(original, self, ...)`` as autolog patches.
 
-    def patched_score(original, self, *args, **kwargs):
-        manager = _mlflow_metrics_manager()
-        run_id = manager.get_run_id_for_model(self)
-        if not (manager.should_log_post_training_metrics() and run_id):
-            return original(self, *args, **kwargs)
-        with manager.disable_log_post_training_metrics():
-            score_value = original(self, *args, **kwargs)
-        if manager.is_metric_value_loggable(score_value):
-            call_command = manager.gen_metric_call_command(
-                self, original, *args, **kwargs
-            )
-            eval_dataset = get_instance_method_first_arg_value(original, args, kwargs)
-            eval_dataset_name = manager.register_prediction_input_dataset(
-                self, eval_dataset
-            )
-            metric_key = manager.register_metric_api_call(
-                run_id, f"{type(self).__name__}_score", eval_dataset_name, call_command
-            )
-            manager.log_post_training_metric(
-                run_id,
-                metric_key,
-                score_value,
-                model_id=manager.get_model_id_for_model(self),
-            )
-        return score_value
+    MLflow's own ``_patch_estimator_method_if_available``, under the
+    scikit-learn flavor, so that ``mlflow.sklearn.autolog(disable=True)``
+    reverts it, and a failure inside ``patched`` warns and falls back to
+    the original, as MLflow's ``safe_patch`` makes it.
+    """
+    from mlflow.sklearn import _patch_estimator_method_if_available
 
-    for name in ("predict", "predict_proba", "predict_log_proba"):
-        _patch_estimator_method_if_available(
-            _MLFLOW_FLAVOR, cls, name, patched_predict, manage_run=False
-        )
-    # Last: a patched score says the class is done.
     _patch_estimator_method_if_available(
-        _MLFLOW_FLAVOR, cls, "score", patched_score, manage_run=False
+        _MLFLOW_FLAVOR, cls, name, patched, manage_run=False
     )
 
 

@@ -40,11 +40,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._compat import (
     BaseSearchCV,
     import_optional,
+    mlflow_dataset_input,
+    mlflow_is_patched,
     mlflow_log_estimator_content,
-    mlflow_patch_post_training_metrics,
-    mlflow_post_training_metrics_allowed,
-    mlflow_post_training_metrics_paused,
-    mlflow_track_post_training_metrics,
+    mlflow_metrics_manager,
+    mlflow_patch_method,
     mlflow_training_session_active,
 )
 from ._engine import epochs_name
@@ -57,6 +57,9 @@ from mlflow.data.code_dataset_source import CodeDatasetSource  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking.context import registry as context_registry  # noqa: E402
 from mlflow.utils import autologging_utils  # noqa: E402
+from mlflow.utils.autologging_utils import (  # noqa: E402
+    get_instance_method_first_arg_value,
+)
 from mlflow.utils.mlflow_tags import MLFLOW_AUTOLOGGING  # noqa: E402
 
 __all__ = ["log_to_mlflow"]
@@ -368,16 +371,17 @@ def _autologged_fit(tuner, X, y):
     inside_another_fit = mlflow_training_session_active(autologging_utils)
     # Decided before the fit, as autolog does: the pipeline's metrics are
     # the pipeline's.
+    metrics = mlflow_metrics_manager()
     track_later = (
         _setting("log_post_training_metrics", True)
-        and mlflow_post_training_metrics_allowed()
+        and metrics.should_log_post_training_metrics()
     )
     with autologging_utils.disable_autologging():
         yield
     try:
         # MLflow computes its training metrics with sklearn.metrics, which
         # autolog patches: none of them is a post-training metric.
-        with mlflow_post_training_metrics_paused():
+        with metrics.disable_log_post_training_metrics():
             if inside_another_fit and mlflow.active_run() is not None:
                 with mlflow.start_run(
                     nested=True, run_name=type(tuner).__name__
@@ -392,10 +396,13 @@ def _autologged_fit(tuner, X, y):
                 ) as run:
                     model_id = _log_autologged(tuner, run, X, y)
         # The tuner's score and predictions in this run log their metrics.
-        mlflow_patch_post_training_metrics(type(tuner), dataset_of=_eval_dataset)
-        mlflow_track_post_training_metrics(
-            tuner, run.info.run_id if track_later else None, model_id
-        )
+        _patch_post_training_metrics(type(tuner))
+        if track_later:
+            # As autolog does for a model it fitted: MLflow sets
+            # tuner._mlflow_run_id, and the metrics also go to the model.
+            metrics.register_model(tuner, run.info.run_id)
+            if model_id is not None:
+                metrics.record_model_id(tuner, model_id)
     except Exception as error:
         # As MLflow's autologging does: a failure to log warns, and the
         # fitted model stays the user's.
@@ -405,6 +412,75 @@ def _autologged_fit(tuner, X, y):
             UserWarning,
             stacklevel=4,
         )
+
+
+def _patch_post_training_metrics(cls):
+    """Patch ``cls.score`` and ``cls.predict*`` as autolog patches scikit-learn's.
+
+    Copies of the ``patched_model_score`` and ``patched_predict`` that
+    ``mlflow.sklearn.autolog()`` applies to every scikit-learn estimator
+    (MLflow 3.17): on a tracked model, ``score(X_test, y_test)`` logs
+    ``<class>_score_X_test`` and ``metric_info.json``, and a prediction
+    passed to a ``sklearn.metrics`` function gets that metric logged, with
+    the prediction's data as an ``"eval"`` input. The original's result is
+    returned untouched. Patched once per autolog session; MLflow's
+    ``autolog(disable=True)`` reverts it.
+    """
+    if mlflow_is_patched(cls, "score"):
+        return
+
+    # The frames between the user's call and MLflow's helpers take the data
+    # as arguments, so that MLflow names it after the user's variable.
+    def patched_predict(original, self, *args, **kwargs):
+        metrics = mlflow_metrics_manager()
+        run_id = metrics.get_run_id_for_model(self)
+        if not (metrics.should_log_post_training_metrics() and run_id):
+            return original(self, *args, **kwargs)
+        with metrics.disable_log_post_training_metrics():
+            predict_result = original(self, *args, **kwargs)
+        eval_data = get_instance_method_first_arg_value(original, args, kwargs)
+        eval_data_name = metrics.register_prediction_input_dataset(self, eval_data)
+        metrics.register_prediction_result(
+            run_id,
+            eval_data_name,
+            predict_result,
+            model_id=metrics.get_model_id_for_model(self),
+        )
+        dataset = _eval_dataset(eval_data)
+        if dataset is not None:
+            mlflow.MlflowClient().log_inputs(
+                run_id=run_id, datasets=[mlflow_dataset_input(dataset, "eval")]
+            )
+        return predict_result
+
+    def patched_score(original, self, *args, **kwargs):
+        metrics = mlflow_metrics_manager()
+        run_id = metrics.get_run_id_for_model(self)
+        if not (metrics.should_log_post_training_metrics() and run_id):
+            return original(self, *args, **kwargs)
+        with metrics.disable_log_post_training_metrics():
+            score_value = original(self, *args, **kwargs)
+        if metrics.is_metric_value_loggable(score_value):
+            call_command = metrics.gen_metric_call_command(
+                self, original, *args, **kwargs
+            )
+            eval_data = get_instance_method_first_arg_value(original, args, kwargs)
+            eval_data_name = metrics.register_prediction_input_dataset(self, eval_data)
+            metric_key = metrics.register_metric_api_call(
+                run_id, f"{type(self).__name__}_score", eval_data_name, call_command
+            )
+            metrics.log_post_training_metric(
+                run_id,
+                metric_key,
+                score_value,
+                model_id=metrics.get_model_id_for_model(self),
+            )
+        return score_value
+
+    for name in ("predict", "predict_proba", "predict_log_proba"):
+        mlflow_patch_method(cls, name, patched_predict)
+    # Last: a patched score says the class is done.
+    mlflow_patch_method(cls, "score", patched_score)
 
 
 def _log_autologged(tuner, run, X, y):
