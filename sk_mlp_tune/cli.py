@@ -784,7 +784,7 @@ def _add_search_options(parser, *, cv_default, search_default):
         default="auto",
         help="rounds of greedy selection of an ensemble of the best candidates, "
         "refitted and averaged; 1 keeps the best network alone (default: auto, "
-        "10 rounds)",
+        "10 rounds from 500 training rows on, the best alone below)",
     )
     parser.add_argument(
         "--checkpoint",
