@@ -212,10 +212,15 @@ class SearchMonitor:
 class ProgressLine:
     """A one-line progress report: candidates done, best score, time.
 
-    On a terminal the line is rewritten in place; elsewhere (a log file, CI,
-    a notebook's captured output) each update is a line of its own, so the
-    output stays readable wherever it goes.
+    On a terminal the line is rewritten in place. Elsewhere (a log file, CI,
+    a notebook's captured output) an update is a line of its own when the
+    bar has moved by a cell since the last line written, when it brings
+    the first score, or when ``QUIET_SECONDS`` have passed without a line;
+    the last update is written at the end. So a log gets about 22 lines
+    however many fits there are, and still hears from a slow search.
     """
+
+    QUIET_SECONDS = 30.0
 
     def __init__(self, n_planned, stream=None, unit="evaluated", rungs=False):
         self.n_planned = n_planned
@@ -225,6 +230,10 @@ class ProgressLine:
         # would make the search object unpicklable, and scikit-learn >= 1.9
         # sends it to the workers with every task.
         self._stream = stream
+        # Outside a terminal: what the last line written showed, and the
+        # last update, if it was not written.
+        self._written = None  # (filled cells, had a score, elapsed)
+        self._held = None
 
     @property
     def stream(self):
@@ -236,23 +245,54 @@ class ProgressLine:
 
     def update(self, n_done, best, elapsed, detail="", rung=0):
         width = len(str(self.n_planned))
-        bar = _bar(min(n_done / self.n_planned, 1.0) if self.n_planned else 1.0)
-        line = f"Tuning {bar} {n_done:>{width}}/{self.n_planned} {self.unit}{detail}"
+        fraction = min(n_done / self.n_planned, 1.0) if self.n_planned else 1.0
+        line = (
+            f"Tuning {_bar(fraction)} {n_done:>{width}}/{self.n_planned} "
+            f"{self.unit}{detail}"
+        )
         if np.isfinite(best):  # nothing to say before a first score
             at = f" at rung {rung + 1}" if self.rungs else ""
             line += f" | best score{at} {best:.4f}"
         line += f" | {elapsed:.1f} s"
-        self.stream.write(("\r" + line) if self.in_place else line + "\n")
+        if self.in_place:
+            self.stream.write("\r" + line)
+        elif self._worth_a_line(_cells(fraction), np.isfinite(best), elapsed):
+            self._written = (_cells(fraction), np.isfinite(best), elapsed)
+            self._held = None
+            self.stream.write(line + "\n")
+        else:
+            self._held = line
         self.stream.flush()
+
+    def _worth_a_line(self, cells, scored, elapsed):
+        if self._written is None:
+            return True
+        cells_written, scored_before, written_at = self._written
+        return (
+            cells != cells_written
+            or scored != scored_before
+            or elapsed - written_at >= self.QUIET_SECONDS
+        )
 
     def close(self, stop_reason):
         if self.in_place:
             self.stream.write("\n")
+        elif self._held is not None:  # where the search ended
+            self.stream.write(self._held + "\n")
+            self._held = None
         if stop_reason != "completed":
             self.stream.write(f"Stopped early: {stop_reason}.\n")
         self.stream.flush()
 
 
-def _bar(fraction, width=20):
-    filled = min(width, round(fraction * width))
-    return "[" + "#" * filled + "." * (width - filled) + "]"
+_BAR_CELLS = 20
+
+
+def _cells(fraction):
+    """Return how many of the bar's cells ``fraction`` fills."""
+    return min(_BAR_CELLS, round(fraction * _BAR_CELLS))
+
+
+def _bar(fraction):
+    filled = _cells(fraction)
+    return "[" + "#" * filled + "." * (_BAR_CELLS - filled) + "]"

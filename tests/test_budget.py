@@ -263,6 +263,36 @@ def test_progress_line_rewrites_in_place_on_a_terminal():
     assert "Stopped early: max_time." in log.getvalue()
 
 
+def test_progress_line_outside_a_terminal_writes_a_line_per_cell_and_the_end():
+    """Check 200 quick updates in a log: a line per cell of the bar, then the last."""
+    log = io.StringIO()
+    line = ProgressLine(100, stream=log, unit="candidates")
+    line.update(0, float("nan"), 0.0)
+    for n_done in range(1, 101):
+        line.update(n_done, 0.5, n_done / 10)
+    for n_done in range(100):  # asha's promotions after the last start
+        line.update(100, 0.5 + n_done / 1000, 10.0 + n_done / 10)
+    line.close("completed")
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 23  # no score, the first score, 1 to 20 cells, the end
+    assert lines[0].endswith("0/100 candidates | 0.0 s")
+    assert lines[1].startswith("Tuning [....................]   1/100")
+    assert lines[2].startswith("Tuning [#...................]   3/100")
+    assert lines[-2].startswith("Tuning [####################]  98/100")
+    assert lines[-1].endswith("best score 0.5990 | 19.9 s")
+
+
+def test_progress_line_outside_a_terminal_speaks_after_a_quiet_while():
+    log = io.StringIO()
+    line = ProgressLine(100, stream=log)
+    for elapsed in (0.0, 10.0, ProgressLine.QUIET_SECONDS, 40.0):
+        line.update(1, 0.5, elapsed)
+    assert [text.split(" | ")[-1] for text in log.getvalue().splitlines()] == [
+        "0.0 s",
+        f"{ProgressLine.QUIET_SECONDS:.1f} s",
+    ]
+
+
 def test_progress_line_says_nothing_of_a_best_score_before_there_is_one():
     log = io.StringIO()
     ProgressLine(4, stream=log).update(0, float("nan"), 0.0)
