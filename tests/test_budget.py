@@ -201,8 +201,10 @@ def test_progress_reports_candidates_score_and_time(iris, fast_mlp, search, caps
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_asha_reports_once_per_candidate_and_rung(iris, fast_mlp, capsys):
-    """One line per candidate's rung, as halving prints, not one per fold fit."""
+def test_asha_reports_once_per_candidate_and_rung(iris, fast_mlp, capsys, monkeypatch):
+    """One update per candidate's rung, as halving prints, not one per fold fit."""
+    # On a terminal, where every update is written (rewriting the line).
+    monkeypatch.setattr(ProgressLine, "in_place", property(lambda self: True))
     X, y = iris
     tuner = TunedMLPClassifier(
         fast_mlp,
@@ -213,8 +215,8 @@ def test_asha_reports_once_per_candidate_and_rung(iris, fast_mlp, capsys):
         verbose=1,
         random_state=0,
     ).fit(X, y)
-    lines = capsys.readouterr().err.strip().splitlines()
-    # A first line before any fit, then one per row of cv_results_.
+    lines = capsys.readouterr().err.split("\r")[1:]
+    # A first update before any fit, then one per row of cv_results_.
     assert len(lines) == 1 + len(tuner.cv_results_["params"])
     assert "best score" not in lines[0]  # nothing to say before a first score
     assert all("nan" not in line for line in lines)
