@@ -73,7 +73,7 @@ ASHA_VARIANTS = {
 class EngineVariant(MetaEstimatorMixin, BaseEstimator):
     """A tuner fitted with another asha proposer or promotion rule.
 
-    The engine's choices are module settings (``sk_mlp_tune._engine``),
+    The engine's choices are module settings (``sk_mlp_tune._asha``),
     not parameters a user sets; this sets them for the fit and puts them
     back. The proposer runs in this process, so the workers need not know.
     """
@@ -84,15 +84,15 @@ class EngineVariant(MetaEstimatorMixin, BaseEstimator):
         self.wait = wait
 
     def fit(self, X, y):
-        from sk_mlp_tune import _engine
+        from sk_mlp_tune import _asha
 
-        saved = _engine.PROPOSER, _engine.PROMOTION_WAIT
-        _engine.PROPOSER = _engine.PROPOSERS[self.proposer]
-        _engine.PROMOTION_WAIT = self.wait
+        saved = _asha.PROPOSER, _asha.PROMOTION_WAIT
+        _asha.PROPOSER = _asha.PROPOSERS[self.proposer]
+        _asha.PROMOTION_WAIT = self.wait
         try:
             self.tuner_ = clone(self.tuner).fit(X, y)
         finally:
-            _engine.PROPOSER, _engine.PROMOTION_WAIT = saved
+            _asha.PROPOSER, _asha.PROMOTION_WAIT = saved
         self.best_score_ = self.tuner_.best_score_
         return self
 

@@ -51,7 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._engine import (
+from sk_mlp_tune._asha import (
     Scheduler,
     _Decisions,
     default_lookahead,

@@ -71,7 +71,7 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier, default_param_space
-from sk_mlp_tune._engine import rung_epochs
+from sk_mlp_tune._asha import rung_epochs
 from sk_mlp_tune._tuned import _DEFAULT_MLP_SETTINGS
 
 

@@ -53,13 +53,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import real_tables
 from _common import environment
 
-from sk_mlp_tune import DropoutMLPClassifier, DropoutMLPRegressor
-from sk_mlp_tune._space import (
-    default_param_space,
-    estimator_settings,
-    resolve_space,
-    to_distributions,
-)
+from sk_mlp_tune import DropoutMLPClassifier, DropoutMLPRegressor, default_param_space
+from sk_mlp_tune._space import estimator_settings, resolve_space, to_distributions
 
 PORTFOLIO_FILE = Path(__file__).parents[1] / "sk_mlp_tune" / "portfolio.json"
 # The scores behind the portfolio, kept so that it can be rebuilt, and tried

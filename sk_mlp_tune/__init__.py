@@ -3,7 +3,7 @@
 from . import _integrations  # noqa: F401  (plugs MLflow autologging into fit)
 from ._engine import WorkerLostError
 from ._network import DropoutMLPClassifier, DropoutMLPRegressor
-from ._space import default_param_space
+from ._search import default_param_space
 from ._tuned import TunedMLPClassifier, TunedMLPRegressor
 from .io import load, save
 

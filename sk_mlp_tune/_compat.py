@@ -13,7 +13,7 @@ What is only known to work on some versions is probed, not assumed:
   is missing or has changed shape it is None, and only ``dropout > 0``
   refuses to run.
 - ``SEARCH_INTERNALS``: the parts of ``BaseSearchCV`` that the engine's copy
-  of its ``fit`` calls (``_searchbase.fit_search``). When they have changed
+  of its ``fit`` calls (``_searchbase._EngineSearchMixin.fit``). When they have changed
   shape it is None, and a search refuses to fit, naming the versions it
   was written for.
 - ``CALLBACKS``: scikit-learn's callback API (``sklearn.callback``,
@@ -412,7 +412,7 @@ def _load_mlp_internals():
 MLP_INTERNALS = _load_mlp_internals()
 
 
-# The scikit-learn versions whose BaseSearchCV.fit _searchbase.fit_search
+# The scikit-learn versions whose BaseSearchCV.fit _EngineSearchMixin.fit
 # copies step for step, and the parts of the search it calls, as they are
 # in those versions: (name, the leading parameters it must take).
 SEARCH_FIT_TESTED_SKLEARN = "1.7 to 1.9"

@@ -1,15 +1,17 @@
-"""The searches on the engine, and the one to build for a strategy.
+"""The strategies: one search class each, found by name through one registry.
 
-Each class here is scikit-learn's search with its fold fits on the engine
-(:mod:`._searchbase`) and the starting candidates first; the Bayesian one
-is in ``_skopt``. :func:`build_search` makes the one a strategy needs.
+Each class is scikit-learn's (or scikit-optimize's, in ``_skopt``; or the
+engine's own asha, in ``_asha``) with its fold fits on the engine
+(:mod:`._searchbase`) and the starting candidates first. It carries its
+strategy's traits (``_searchbase._EngineSearchMixin``) and builds itself
+from the tuner's settings (``build``). :data:`SEARCHES` maps each
+``search=`` to its class: a new strategy is a class here and a line in it,
+and the rest of the package asks the class, never the name.
 """
 
 import math
-import numbers
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     GridSearchCV,
@@ -20,25 +22,32 @@ from sklearn.model_selection import (
 )
 
 from ._asha import AsynchronousHalvingSearchCV
-from ._choice import (
-    ESTIMATOR_ORIGIN,
-    SEARCH_ORIGIN,
-)
-from ._engine import final_step
-from ._searchbase import _EngineSearchMixin
-from ._space import to_distributions, to_grid
-
-SEARCHES = ("grid", "random", "bayes", "halving", "asha")
+from ._choice import ESTIMATOR_ORIGIN
+from ._searchbase import _EngineSearchMixin, common_parameters
+from ._skopt import BayesSearchCV
+from ._space import default_space, to_distributions, to_grid
+from ._steps import final_step
 
 
 class MonitoredGridSearchCV(_EngineSearchMixin, GridSearchCV):
     """``GridSearchCV`` with its fold fits on the engine.
 
-    Its starting candidates are in its grid already: :func:`build_search`
-    puts them first.
+    Its starting candidates (the estimator's own settings) are in its grid
+    already: :meth:`build` puts them first.
     """
 
-    def n_planned_candidates(self):
+    name = "grid"
+    takes_portfolio = False
+    grid_space = True
+
+    @classmethod
+    def build(cls, estimator, subspaces, *, n_grid_points, starting, evaluated,
+              **search_params):  # fmt: skip
+        """Return the grid search of ``subspaces``, less what was ``evaluated``."""
+        grid = _grid(subspaces, n_grid_points, starting, evaluated)
+        return cls(estimator, grid, **common_parameters(search_params))
+
+    def n_planned_candidates(self, starting=()):
         return len(ParameterGrid(self.param_grid))
 
 
@@ -49,7 +58,20 @@ class MonitoredRandomizedSearchCV(_EngineSearchMixin, RandomizedSearchCV):
     that the search still evaluates ``n_iter`` candidates.
     """
 
-    def n_planned_candidates(self):
+    name = "random"
+
+    @classmethod
+    def build(cls, estimator, subspaces, *, n_iter, random_state, **search_params):
+        """Return the random search of ``n_iter`` draws from ``subspaces``."""
+        return cls(
+            estimator,
+            to_distributions(subspaces),
+            n_iter=n_iter,
+            random_state=random_state,
+            **common_parameters(search_params),
+        )
+
+    def n_planned_candidates(self, starting=()):
         return len(
             ParameterSampler(self.param_distributions, self.n_iter, random_state=0)
         )
@@ -57,7 +79,7 @@ class MonitoredRandomizedSearchCV(_EngineSearchMixin, RandomizedSearchCV):
     def _run_search(self, evaluate_candidates, **context):
         def evaluate_starting_first(candidate_params, **kwargs):
             candidates = _starting_then_drawn(
-                self.starting_candidates, candidate_params, self.n_iter
+                self._plan.starting, candidate_params, self.n_iter
             )
             return evaluate_candidates(candidates, **kwargs)
 
@@ -92,23 +114,73 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
     plans, but join a rung of one candidate beside it.
     """
 
-    def n_planned_candidates(self):
+    name = "halving"
+    has_rungs = True
+    continues = False
+
+    @classmethod
+    def check_settings(cls, template, *, resource, multimetric, **settings):
+        """Refuse several metrics, and epochs an estimator does not have."""
+        if multimetric:
+            raise ValueError(
+                "search='halving' keeps candidates by one metric; scikit-learn's "
+                "HalvingRandomSearchCV takes no multi-metric scoring. Use "
+                "search='asha' (successive halving by the refit metric), "
+                "'grid', 'random' or 'bayes', or one metric in scoring."
+            )
+        if (
+            resource == "max_iter"
+            and "max_iter" not in final_step(template).get_params()
+        ):
+            raise ValueError(
+                f"search='halving' with resource='max_iter' grows the "
+                f"estimator's max_iter, which {type(template).__name__} does not "
+                "have; use resource='n_samples'."
+            )
+
+    @classmethod
+    def build(cls, estimator, subspaces, *, n_iter, resource, random_state,
+              **search_params):  # fmt: skip
+        """Return the halving search of ``n_iter`` candidates, over ``resource``.
+
+        The rungs run up to the estimator's own max_iter (or all samples):
+        ``"exhaust"`` sizes the first rung so that the last one reaches it.
+        """
+        halving_params = {"min_resources": "exhaust"}
+        if resource != "n_samples":  # the epochs: "max_iter", "mlp__max_iter"
+            halving_params["max_resources"] = estimator.get_params()[resource]
+        # Halving dispatches one rung at a time and takes no pre_dispatch.
+        search_params.pop("pre_dispatch", None)
+        return cls(
+            estimator,
+            to_distributions(subspaces),
+            n_candidates=n_iter,
+            resource=resource,
+            random_state=random_state,
+            **halving_params,
+            **common_parameters(search_params),
+        )
+
+    @classmethod
+    def grows_epochs(cls, resource):
+        """Tell whether each rung trains for more epochs: not on more samples."""
+        return resource != "n_samples"
+
+    def n_planned_candidates(self, starting=()):
         # The estimator's own settings join a last rung of one candidate.
         sizes = _halving_rung_sizes(self)
-        carried = any(o == ESTIMATOR_ORIGIN for _, o in self.starting_candidates)
+        carried = any(o == ESTIMATOR_ORIGIN for _, o in starting)
         return sum(sizes) + (carried and len(sizes) > 1 and sizes[-1] == 1)
 
     def _run_search(self, evaluate_candidates, **context):
-        own = next(
-            (c for c, o in self.starting_candidates if o == ESTIMATOR_ORIGIN), None
-        )
+        own = next((c for c, o in self._plan.starting if o == ESTIMATOR_ORIGIN), None)
         last = {}  # the results so far, as evaluate_candidates returns them
 
         def evaluate_keeping_own(candidate_params, cv=None, more_results=None, **kw):
             candidates = list(candidate_params)
             if more_results["iter"][0] == 0:
                 candidates = _starting_then_drawn(
-                    self.starting_candidates, candidates, len(candidates),
+                    self._plan.starting, candidates, len(candidates),
                     self.resource,
                 )  # fmt: skip
             elif own is not None and own not in self._without_resource(candidates):
@@ -145,33 +217,17 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
         means = np.nan_to_num(results["mean_test_score"][last_rung], nan=-np.inf)
         return [means[params.index(c)] for c in self._without_resource(candidates)]
 
-    def fit(self, X, y=None, **params):
-        """Run successive halving, as the parent class does.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,), default=None
-            Target values.
-        **params : dict
-            Parameters of the estimator's ``fit``, the scorer and the splitter.
-
-        Returns
-        -------
-        self : object
-            The fitted search.
-        """
-        super().fit(X, y, **params)
-        if not hasattr(self, "n_iterations_"):
+    def _search_candidates(self, job, found, monitor, plan, tasks):
+        stop = super()._search_candidates(job, found, monitor, plan, tasks)
+        if not hasattr(self, "n_iterations_") and found.out:
             # Cut short: describe the rungs as they ran, not as planned.
-            rungs = np.asarray(self.cv_results_["iter"])
+            rungs = np.asarray(found.results["iter"])
             n_ran = int(rungs.max()) + 1
             self.n_candidates_ = [int(np.sum(rungs == i)) for i in range(n_ran)]
             self.n_resources_ = self.n_resources_[:n_ran]
             self.n_iterations_ = n_ran
             self.n_remaining_candidates_ = self.n_candidates_[-1]
-        return self
+        return stop
 
 
 def _halving_rung_sizes(search):
@@ -198,153 +254,122 @@ def _halving_rung_sizes(search):
     return sizes
 
 
-# Candidates per Bayesian step at the least: 4 took 0.58x the time of 1 at
-# the same scores on 2 cores (benchmarks/bench_bayes_batching.py), and a
-# fixed number keeps seeded results the same for any n_jobs up to 4 * cv.
-MIN_BAYES_POINTS = 4
+# Every strategy, by its name; the order is the documentation's.
+SEARCHES = {
+    cls.name: cls
+    for cls in (
+        MonitoredGridSearchCV,
+        MonitoredRandomizedSearchCV,
+        BayesSearchCV,
+        MonitoredHalvingRandomSearchCV,
+        AsynchronousHalvingSearchCV,
+    )
+}
 
 
-def default_n_points(n_jobs, n_splits):
-    """Candidates per Bayesian step: 4, or more to give every worker a fit.
+def default_param_space(search="halving", estimator=None):
+    """Return the default search space of the tuned MLP estimators.
 
-    Each candidate is ``n_splits`` fits; beyond ``4 * n_splits`` workers,
-    ``ceil(n_jobs / n_splits)`` candidates keep them all busy.
+    For ``"random"``, ``"bayes"``, ``"halving"`` and ``"asha"`` search, and the default
+    :class:`~sk_mlp_tune.DropoutMLPClassifier` /
+    :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is the learning
+    rate, the depth and width of the network and the shape of its layers,
+    dropout, ``alpha``, the batch size and the activation, over the ranges
+    the first example prints (run as a test, so it cannot fall out of date).
 
-    Examples
-    --------
-    >>> from sk_mlp_tune._search import default_n_points
-    >>> default_n_points(1, 5), default_n_points(20, 5), default_n_points(64, 5)
-    (4, 4, 13)
-    """
-    return max(MIN_BAYES_POINTS, math.ceil(n_jobs / n_splits))
+    For ``"grid"`` search, a full grid of that space would have thousands of
+    candidates, so the default grid takes two values of the learning rate
+    (1e-3, 1e-2), the depth (1, 3), the width (64, 256), dropout (0, 0.2)
+    and the activation, with funnel-shaped layers and the estimator's
+    ``alpha`` and batch size: 32 candidates.
 
+    For a regressor (except in the grid), the learning rate spans
+    ``(1e-4, 1e-2, "log-uniform")``, ``alpha`` spans ``(1e-4, 10.0,
+    "log-uniform")`` and the activation may also be ``"identity"``: a
+    linear model with an L2 penalty as strong as ridge regression's, which
+    small, nearly linear regression problems need.
 
-def build_search(
-    search,
-    estimator,
-    subspaces,
-    *,
-    n_iter,
-    n_grid_points,
-    n_points,
-    resource,
-    random_state,
-    starting=(),
-    selection="best",
-    evaluated=(),
-    prior_results=(),
-    seeded=False,
-    checkpoint=None,
-    **search_params,
-):
-    """Return an unfitted search object for ``search`` over ``subspaces``.
+    For an estimator without dropout and the architecture shorthands, such as
+    scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, the
+    architecture is instead a choice among eight ``hidden_layer_sizes``
+    tuples of one to three layers of 16 to 256 neurons (128-64-32 among
+    them), and there is no dropout; its default grid has 24 candidates.
+
+    For a pipeline (anything with ``steps``), the space is that of its last
+    step, each name prefixed with the step's name as the pipeline's
+    parameters are: ``mlp__alpha``, ``mlp__n_hidden_layers``, ...
 
     Parameters
     ----------
-    search : {"grid", "random", "bayes", "halving"}
-        The strategy.
+    search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
+        The strategy the space is for; every strategy but grid search uses
+        the same space.
+    estimator : estimator instance, default=None
+        The estimator the space is for, or a pipeline ending in it; None
+        means the default dropout MLPs.
+
+    Returns
+    -------
+    param_space : dict
+        A new dict in the search-space spec, free to modify.
+
+    Examples
+    --------
+    >>> from pprint import pprint
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_mlp_tune import default_param_space
+    >>> space = default_param_space()
+    >>> pprint(space, sort_dicts=False)
+    {'learning_rate_init': (0.0001, 0.1, 'log-uniform'),
+     'n_hidden_layers': (1, 3),
+     'n_neurons': (16, 256, 'log-uniform'),
+     'layer_shape': ['constant', 'funnel'],
+     'dropout': (0.0, 0.5),
+     'alpha': (1e-06, 0.1, 'log-uniform'),
+     'batch_size': (32, 256, 'log-uniform'),
+     'activation': ['relu', 'tanh']}
+    >>> space["dropout"] = (0.0, 0.2)   # a modified copy, e.g. for param_space
+    >>> sorted(default_param_space("grid", MLPClassifier()))
+    ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipeline = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier())])
+    >>> sorted(default_param_space("grid", pipeline))  # doctest: +NORMALIZE_WHITESPACE
+    ['mlp__activation', 'mlp__alpha', 'mlp__hidden_layer_sizes',
+     'mlp__learning_rate_init']
+    """
+    if search not in SEARCHES:
+        *others, last = [repr(name) for name in SEARCHES]
+        raise ValueError(
+            f"search must be one of {', '.join(others)} or {last}; got {search!r}."
+        )
+    return default_space(estimator, grid=SEARCHES[search].grid_space)
+
+
+def build_search(search, estimator, subspaces, **settings):
+    """Return the unfitted search object of strategy ``search`` over ``subspaces``.
+
+    Parameters
+    ----------
+    search : str
+        A key of :data:`SEARCHES`.
     estimator : estimator instance
         The template each candidate is cloned from.
     subspaces : list of dict
         The space, as resolved by ``_space.resolve_space``.
-    n_iter : int
-        Number of candidates for random, Bayesian and halving search.
-    n_grid_points : int
-        Values per range for grid search.
-    n_points : int or None
-        Candidates proposed per Bayesian step; for asha, the decisions a
-        seeded search takes ahead of earlier results (None: the default).
-    resource : str
-        What successive halving grows from rung to rung: ``"n_samples"``, or
-        the name of the epochs parameter (``"max_iter"``, or
-        ``"mlp__max_iter"`` for a pipeline).
-    random_state : int or None
-        Seed of the candidate sampling; grid search has none.
-    starting : list of (dict, str), default=()
-        Candidates to evaluate first, with their origin labels
-        (``_space.starting_candidates``); grid search takes the estimator's
-        own settings alone, as the first point of its grid.
-    selection : {"one_se", "best"}, default="best"
-        How the best candidate is chosen (``_choice.choose_index``).
-    evaluated : list of dict, default=()
-        Candidates an earlier round evaluated: a continued grid leaves them out.
-    prior_results : list, default=()
-        The optimizers' results of an earlier round, for Bayesian search to
-        continue from.
-    seeded, checkpoint
-        For asha: whether its results must not depend on the workers'
-        timing, and the journal to resume from.
-    **search_params
-        Passed on unchanged: ``scoring``, ``cv``, ``refit``, ``n_jobs``,
-        ``pre_dispatch``, ``verbose``, ``error_score``, ``return_train_score``.
-
-    Returns
-    -------
-    search : search object
-        A subclass of GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV
-        or BayesSearchCV, or the engine's AsynchronousHalvingSearchCV, whose
-        ``monitor`` attribute may be set.
+    **settings
+        The tuner's: ``n_iter``, ``n_grid_points``, ``n_points``,
+        ``resource`` (what successive halving grows: ``"n_samples"``, or
+        the epochs parameter, ``"max_iter"`` or ``"mlp__max_iter"``),
+        ``random_state``, ``starting`` (the starting candidates, as the
+        class's ``starting_share`` keeps them), ``evaluated`` (what an
+        earlier round evaluated), ``prior_results``, ``seeded``,
+        ``checkpoint``, ``n_splits``, and the parameters every search takes
+        (``scoring``, ``cv``, ``refit``, ``n_jobs``, ``pre_dispatch``,
+        ``verbose``, ``error_score``, ``return_train_score``). Each class
+        takes what it uses.
     """
-    starting = list(starting)[:n_iter]
-    if search == "bayes":
-        # scikit-optimize takes at least one step of its own in each sub-space.
-        first_share = -(-n_iter // len(subspaces))
-        starting = starting[: first_share - 1]
-    if search == "grid":
-        grid = _grid(subspaces, n_grid_points, starting, evaluated)
-        found = MonitoredGridSearchCV(estimator, grid, **search_params)
-    elif search == "random":
-        found = MonitoredRandomizedSearchCV(
-            estimator,
-            to_distributions(subspaces),
-            n_iter=n_iter,
-            random_state=random_state,
-            **search_params,
-        )
-    elif search == "halving":
-        # The rungs run up to the estimator's own max_iter (or all samples);
-        # "exhaust" sizes the first rung so that the last one reaches it.
-        halving_params = {"min_resources": "exhaust"}
-        if resource != "n_samples":  # the epochs: "max_iter", "mlp__max_iter"
-            halving_params["max_resources"] = estimator.get_params()[resource]
-        # Halving dispatches one rung at a time and takes no pre_dispatch.
-        search_params.pop("pre_dispatch")
-        found = MonitoredHalvingRandomSearchCV(
-            estimator,
-            to_distributions(subspaces),
-            n_candidates=n_iter,
-            resource=resource,
-            random_state=random_state,
-            **halving_params,
-            **search_params,
-        )
-    elif search == "asha":
-        search_params.pop("pre_dispatch")  # it dispatches one task per worker
-        found = AsynchronousHalvingSearchCV(
-            estimator,
-            subspaces,
-            n_iter=n_iter,
-            random_state=random_state,
-            seeded=seeded,
-            n_points=n_points,
-            checkpoint=checkpoint,
-            **search_params,
-        )
-    else:
-        from ._skopt import BayesSearchCV, to_search_spaces
-
-        found = BayesSearchCV(
-            estimator,
-            to_search_spaces(subspaces, n_iter, n_starting=len(starting)),
-            n_iter=n_iter,
-            n_points=n_points,
-            random_state=random_state,
-            **search_params,
-        )
-        found.prior_results = prior_results
-    found.starting_candidates = starting
-    found.selection = selection
-    return found
+    return SEARCHES[search].build(estimator, subspaces, **settings)
 
 
 def _grid(subspaces, n_grid_points, starting, evaluated):
@@ -365,66 +390,3 @@ def _grid(subspaces, n_grid_points, starting, evaluated):
         for candidate in ParameterGrid(own + grid)
         if candidate not in evaluated
     ]
-
-
-def stopped_at_max_iter(estimator):
-    """Tell whether a fitted MLP (or a pipeline ending in one) hit ``max_iter``."""
-    final = final_step(estimator)
-    n_iter, max_iter = getattr(final, "n_iter_", None), getattr(final, "max_iter", None)
-    if n_iter is None or not isinstance(max_iter, numbers.Number):
-        return False
-    # Some estimators keep one count per class or target.
-    return bool(np.max(n_iter) >= max_iter)
-
-
-def merge_results(earlier, later):
-    """Concatenate two ``cv_results_`` dicts and rank the candidates anew.
-
-    Parameters
-    ----------
-    earlier, later : dict
-        ``cv_results_`` of two searches over the same data and folds.
-
-    Returns
-    -------
-    results : dict
-        The candidates of both, earlier first, with ``rank_*`` recomputed as
-        scikit-learn computes them (ties share the lowest rank, NaN last).
-    """
-    from numpy import ma
-
-    n_earlier, n_later = len(earlier["params"]), len(later["params"])
-    merged = {"params": list(earlier["params"]) + list(later["params"])}
-    for key in sorted(set(earlier) | set(later)):
-        if key == "params" or key.startswith("rank_"):
-            continue
-        if key == "origin":
-            merged[key] = np.concatenate(
-                [
-                    np.asarray(results.get(key, [SEARCH_ORIGIN] * n), dtype=object)
-                    for results, n in ((earlier, n_earlier), (later, n_later))
-                ]
-            )
-        elif key.startswith("param_"):
-            parts = [
-                results[key] if key in results else ma.masked_all(n, dtype=object)
-                for results, n in ((earlier, n_earlier), (later, n_later))
-            ]
-            merged[key] = ma.concatenate([ma.asarray(p, dtype=object) for p in parts])
-        else:
-            parts = [
-                np.asarray(results[key], dtype=float)
-                if key in results
-                else np.full(n, np.nan)
-                for results, n in ((earlier, n_earlier), (later, n_later))
-            ]
-            merged[key] = np.concatenate(parts)
-    for key in [k for k in merged if k.startswith("mean_test_")]:
-        means = merged[key]
-        if np.isnan(means).all():
-            ranks = np.ones(len(means), dtype=np.int32)
-        else:
-            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
-            ranks = rankdata(-filled, method="min").astype(np.int32)
-        merged["rank_test_" + key.removeprefix("mean_test_")] = ranks
-    return merged

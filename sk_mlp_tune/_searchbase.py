@@ -1,29 +1,43 @@
-"""What every search on the engine shares: :func:`fit_search` and its mixin.
+"""What every search shares: the plan it runs by, its fit on the engine, one finish.
 
 Grid, random and Bayesian search and successive halving are scikit-learn's
 and scikit-optimize's classes: their ``_run_search`` decides the candidates
-and their ``cv_results_`` mean what they mean there. The subclasses
-(``_search`` and ``_skopt``) change one thing, who runs the fold fits:
-:func:`fit_search`, scikit-learn's ``BaseSearchCV.fit`` with the fold fits
-on the engine's task loop (``_engine.CandidateRunner``), which keeps every
-candidate as it finishes, has no barrier between candidates, budgets the
-time (the refit included) and keeps what finished on Ctrl-C. Both import
-this module, and it imports neither.
+and their ``cv_results_`` mean what they mean there. asha decides its own
+(``_asha``). Every one is a subclass of :class:`_EngineSearchMixin`, whose
+``fit`` is scikit-learn's ``BaseSearchCV.fit`` with the fold fits on the
+engine's task loop, in three parts, each a method of the mixin:
+
+- ``_prepare_fit``: the scorers, the routing and the splitter's checks.
+- The strategy's ``_search_candidates``: it hands each candidate's fold
+  results, as scikit-learn's ``_fit_and_score`` returns them, to one
+  :class:`_Found` as they finish.
+- ``_finish``, the one finish of every strategy: ``cv_results_`` through
+  scikit-learn's ``_format_results``, the choice of the best row (a
+  strategy overrides ``_select_best_index``, nothing else), the refit, the
+  ensemble's members and the merge with a warm start's earlier rounds, all
+  behind the monitor's one budget rule.
+
+What a tuner gives the search it runs arrives in one :class:`SearchPlan`,
+the keyword ``plan`` of ``fit``; a search fitted alone runs by the default
+plan, as its parent class.
 """
 
 import contextlib
 import time
 from collections import defaultdict
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
 import numpy as np
 import sklearn
+from numpy import ma
+from scipy.stats import rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
+from sklearn.utils.multiclass import unique_labels
 
 from ._callbacks import FitTasks
-from ._choice import candidate_origins, choose_index, preferred_rows
+from ._choice import SEARCH_ORIGIN, candidate_origins, choose_index, preferred_rows
 from ._compat import (
     SEARCH_FIT_TESTED_SKLEARN,
     SEARCH_INTERNALS,
@@ -38,183 +52,93 @@ from ._compat import (
     warn_or_raise_about_fit_failures,
 )
 from ._engine import CandidateRunner, WorkerLostError
-from ._ensemble import LIBRARY_SIZE, out_of_fold
+from ._ensemble import LIBRARY_SIZE, out_of_fold, select
 from ._monitor import Interrupted, SearchMonitor, SearchStopped
+from ._network import TrainingDeadlinePassed, training_deadline
+from ._warn import warn_user
 
 
-def fit_search(search, X, y, params, run_candidates, on_checked=None):
-    """Fit ``search``, a scikit-learn search object, with the engine's fold fits.
-
-    This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
-    routing, the splitter's checks, ``_run_search``, the choice of the best
-    candidate, the refit), in three parts: :func:`prepare`, the search,
-    :func:`_finish`. One thing differs, who runs the fold fits:
-    scikit-learn hands each call of ``evaluate_candidates`` to one
-    ``joblib.Parallel`` call, which returns all of its fits or none.
-    ``run_candidates`` returns the candidates that finished, as they
-    finish, and may stop the search: what finished is kept and the best of
-    it refitted. The parts of ``search`` it calls are checked against the
-    installed scikit-learn (``_compat.SEARCH_INTERNALS``).
+@dataclass
+class SearchPlan:
+    """What a tuner hands the search it runs: everything beyond its parameters.
 
     Parameters
     ----------
-    search : BaseSearchCV
-        The unfitted search; its ``_run_search`` decides the candidates.
-    X, y : array-like
-        The data.
-    params : dict
-        The ``fit`` parameters, routed as ``BaseSearchCV.fit`` routes them.
-    run_candidates : callable
-        ``run_candidates(estimator, X, y, candidate_params, splits, options,
-        score_name, rung)`` returns ``({candidate index: [_fit_and_score dict per
-        split]}, lost)`` for the candidates whose folds all finished;
-        ``options`` are the keyword arguments of ``_fit_and_score``, and
-        ``lost`` a :class:`~sk_mlp_tune.WorkerLostError` if a worker died.
-    on_checked : callable, default=None
-        Called with ``search`` once its inputs are checked, before any fit:
-        successive halving knows its rungs' resources then.
-
-    Returns
-    -------
-    stop : SearchStopped, Interrupted, WorkerLostError or None
-        Why the search stopped early, if it did. With nothing finished, the
-        search is left unfitted.
+    monitor : SearchMonitor or None
+        The budget, the progress line and the stop reason; None for none.
+    starting : list of (dict, str)
+        The candidates evaluated first, with their origin labels (the
+        estimator's own settings, then the portfolio's entries).
+    selection : {"best", "one_se"}
+        The rule that picks the best candidate (``_choice.choose_index``).
+    callbacks : FitTasks or None
+        The tuner's tasks for scikit-learn's callbacks, in whose tree the
+        search's go, the search adding no level; None: the search's own.
+    previous : object or None
+        The earlier rounds a warm start continues: their ``cv_results``,
+        ``best_index``, ``best_estimator_``, ``refit_time_`` and, for
+        Bayesian search, ``prior_results``. Their rows come first in
+        ``cv_results_``.
+    ensemble_rounds : int
+        Rounds of greedy ensemble selection; 1 keeps the best alone and
+        keeps no fold predictions.
+    ensemble_size : int or "auto"
+        What the user asked for, as warnings quote it.
+    random_state : int, RandomState instance or None
+        Breaks ties between ensemble candidates.
     """
-    job = prepare(search, X, y, params)
-    if on_checked is not None:
-        on_checked(search)
-    found = _Found(search, job)
-    tasks = search_callbacks(search, job)
 
-    def evaluate_candidates(candidate_params, cv=None, more_results=None, **context):
-        # ``context`` is scikit-learn >= 1.9's callback context: the task
-        # of this batch, made by scikit-learn's ``_run_search``.
-        candidate_params = list(candidate_params)
-        splits = list((cv or job.cv).split(job.X, job.y, **job.split_params))
-        if len(splits) != search.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {search.n_splits_} splits, got {len(splits)}"
-            )
-        # Successive halving tells each batch's rung as its "iter".
-        rung = int((more_results or {}).get("iter", [0])[0])
-        fold_tasks = tasks.fold_tasks(
-            context.get("callback_ctx"), len(candidate_params) * len(splits)
-        )
-        finished, lost = run_candidates(
-            job.base_estimator, job.X, job.y, candidate_params, splits,
-            job.options, job.score_name, rung, (fold_tasks, tasks.caller),
-        )  # fmt: skip
-        n_kept = found.keep(candidate_params, finished, more_results, splits)
-        if lost is not None:
-            raise lost
-        if n_kept < len(candidate_params):
-            raise SearchStopped
-        return found.results
-
-    stop = None
-    try:
-        search._run_search(
-            evaluate_candidates, **run_search_context(search, tasks.root)
-        )
-    except SearchStopped as stopped:
-        stop = stopped
-    except Interrupted as interrupted:
-        # Ctrl-C between two calls of evaluate_candidates; a second aborts.
-        if interrupted.presses > 1:
-            raise
-        stop = interrupted
-    except WorkerLostError as lost:
-        # Like Ctrl-C: what finished is kept, and the best of it refitted.
-        stop = lost
-    if not found.out:
-        if stop is None:
-            raise ValueError(
-                "No fits were performed. Was the CV iterator empty? Were there "
-                "no candidates?"
-            )
-        return stop
-    _finish(search, job, found, tasks)
-    if tasks.owner is search:
-        tasks.end(job.X, job.y)
-    return stop
+    monitor: SearchMonitor | None = None
+    starting: list = field(default_factory=list)
+    selection: str = "best"
+    callbacks: FitTasks | None = None
+    previous: object = None
+    ensemble_rounds: int = 1
+    ensemble_size: object = 1
+    random_state: object = None
 
 
-def search_callbacks(search, job):
-    """Return the callbacks' tasks of ``search``'s fit.
-
-    A tuner's, which it sets as ``search.callback_tasks`` (its search adds
-    no level of its own), or the search's own, with its root begun, as
-    ``BaseSearchCV.fit`` begins it: its fit, then the search and the refit.
-    """
-    given = getattr(search, "callback_tasks", None)
-    if given is not None:
-        return given
-    max_subtasks = 1 + (search.refit is not False)
-    return FitTasks.begin(search, job.X, job.y, max_subtasks)
+def common_parameters(settings):
+    """Return, of a tuner's ``settings``, the parameters every search class takes."""
+    names = ("scoring", "cv", "refit", "n_jobs", "pre_dispatch", "verbose",
+             "error_score", "return_train_score")  # fmt: skip
+    return {name: settings[name] for name in names if name in settings}
 
 
-def prepare(search, X, y, params):
-    """Check the inputs and set up the fold fits, as ``BaseSearchCV.fit`` starts.
+@dataclass
+class _Job:
+    """The checked inputs of one search's fit, as ``_prepare_fit`` leaves them."""
 
-    The first part of every strategy's ``fit``, asha's included: the
-    scorers, the routing of ``params`` and the splitter's checks. Returns
-    what the fold fits need, with the data made indexable.
-    """
-    if SEARCH_INTERNALS is None:
-        raise RuntimeError(
-            f"sk_mlp_tune's searches run scikit-learn's BaseSearchCV.fit step for "
-            f"step, as it is in scikit-learn {SEARCH_FIT_TESTED_SKLEARN}; the "
-            f"installed scikit-learn {sklearn.__version__} has changed it. Install "
-            "a scikit-learn in that range."
-        )
-    if isinstance(search, BaseSuccessiveHalving):
-        search._n_samples_orig = num_samples(X)
-    scorers, refit_metric = search._get_scorers()
-    X, y = indexable(X, y)
-    params = check_method_params(X, params=params)
-    routed_params = search._get_routed_params_for_fit(params)
-    search._checked_cv_orig = check_cv(
-        search.cv, y, classifier=is_classifier(search.estimator)
-    )
-    split_params = routed_params.splitter.split
-    search._check_input_parameters(X=X, y=y, split_params=split_params)
-    search.n_splits_ = search._checked_cv_orig.get_n_splits(X, y, **split_params)
-    return SimpleNamespace(
-        X=X,
-        y=y,
-        cv=search._checked_cv_orig,
-        split_params=split_params,
-        fit_params=routed_params.estimator.fit,
-        score_params=routed_params.scorer.score,
-        scorers=scorers,
-        refit_metric=refit_metric,
-        score_name=refit_metric if isinstance(refit_metric, str) else None,
-        base_estimator=clone(search.estimator),
-        options={
-            "scorer": scorers,
-            "fit_params": routed_params.estimator.fit,
-            "score_params": routed_params.scorer.score,
-            "return_train_score": search.return_train_score,
-            "return_n_test_samples": True,
-            "error_score": search.error_score,
-            "verbose": search.verbose,
-        },
-    )
+    X: object
+    y: object
+    cv: object
+    split_params: dict
+    fit_params: dict
+    score_params: dict
+    scorers: object
+    refit_metric: object
+    score_name: str | None
+    base_estimator: object
+    options: dict
+
+    def splits(self, cv=None):
+        """Return the folds of ``cv`` (the search's by default) as a list."""
+        return list((cv or self.cv).split(self.X, self.y, **self.split_params))
 
 
 class _Found:
     """The candidates that finished, in the layout of ``cv_results_``.
 
-    With fold predictions (for an ensemble), also ``predictions``: the
+    With ``keep_predictions`` (for an ensemble), also ``predictions``: the
     out-of-fold predictions of the rows that can still be chosen, that is
     of the highest rung reached (successive halving) and among the best
     ``LIBRARY_SIZE``.
     """
 
-    def __init__(self, search, job):
+    def __init__(self, search, job, keep_predictions=False):
         self.search = search
         self.job = job
+        self.keep_predictions = keep_predictions
         self.candidate_params = []
         self.out = []
         self.more_results = defaultdict(list)
@@ -222,7 +146,10 @@ class _Found:
         self.predictions = {}
 
     def keep(self, candidate_params, finished, more_results, splits):
-        """Add the ``finished`` candidates of a batch; return how many."""
+        """Add the ``finished`` candidates of a batch; return how many.
+
+        ``finished`` is ``{candidate index: [_fit_and_score dict per split]}``.
+        """
         search = self.search
         kept = sorted(finished)
         first_row = len(self.candidate_params)
@@ -262,38 +189,71 @@ class _Found:
         self.predictions = {row: self.predictions[row] for row in sorted(best)}
 
 
-def _finish(search, job, found, tasks):
-    """Choose the best candidate and refit it, as ``BaseSearchCV.fit`` ends."""
-    results, refit_metric = found.results, job.refit_metric
-    # One warning, or one error if every fit failed, for the whole search.
-    warn_or_raise_about_fit_failures(found.out, search.error_score)
-    first_test_score = found.out[0]["test_scores"]
-    search.multimetric_ = isinstance(first_test_score, dict)
-    if callable(search.scoring) and search.multimetric_:
-        search._check_refit_for_multimetric(first_test_score)
-        refit_metric = search.refit
-    if search.refit or not search.multimetric_:
-        search.best_index_ = search._select_best_index(
-            search.refit, refit_metric, results
-        )
-        if not callable(search.refit):
-            search.best_score_ = results[f"mean_test_{refit_metric}"][
-                search.best_index_
+def ranking_metric(results, refit):
+    """Return the ``cv_results_`` suffix of the metric that ranks the candidates.
+
+    ``"score"`` for one metric; with several, the one ``refit`` names, else
+    (``refit`` a callable or False) the first, as ``mean_test_<name>``,
+    ``std_test_<name>`` and ``rank_test_<name>`` spell it.
+    """
+    if "mean_test_score" in results:
+        return "score"
+    if isinstance(refit, str):
+        return refit
+    return next(
+        k.removeprefix("mean_test_") for k in results if k.startswith("mean_test_")
+    )
+
+
+def merge_results(earlier, later):
+    """Concatenate two ``cv_results_`` dicts and rank the candidates anew.
+
+    Parameters
+    ----------
+    earlier, later : dict
+        ``cv_results_`` of two searches over the same data and folds.
+
+    Returns
+    -------
+    results : dict
+        The candidates of both, earlier first, with ``rank_*`` recomputed as
+        scikit-learn computes them (ties share the lowest rank, NaN last).
+    """
+    n_earlier, n_later = len(earlier["params"]), len(later["params"])
+    merged = {"params": list(earlier["params"]) + list(later["params"])}
+    for key in sorted(set(earlier) | set(later)):
+        if key == "params" or key.startswith("rank_"):
+            continue
+        if key == "origin":
+            merged[key] = np.concatenate(
+                [
+                    np.asarray(results.get(key, [SEARCH_ORIGIN] * n), dtype=object)
+                    for results, n in ((earlier, n_earlier), (later, n_later))
+                ]
+            )
+        elif key.startswith("param_"):
+            parts = [
+                results[key] if key in results else ma.masked_all(n, dtype=object)
+                for results, n in ((earlier, n_earlier), (later, n_later))
             ]
-        search.best_params_ = results["params"][search.best_index_]
-    if search.refit:
-        search.best_estimator_, search.refit_time_ = refit(
-            job.base_estimator, search.best_params_, job.X, job.y, job.fit_params,
-            tasks, "refit-with-best-params",
-        )  # fmt: skip
-        if hasattr(search.best_estimator_, "feature_names_in_"):
-            search.feature_names_in_ = search.best_estimator_.feature_names_in_
-    search.scorer_ = named_scorers(job.scorers)
-    search.cv_results_ = results
-    search.out_of_fold_ = found.predictions
-    if isinstance(search, BaseSuccessiveHalving):
-        # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
-        search.best_score_ = results["mean_test_score"][search.best_index_]
+            merged[key] = ma.concatenate([ma.asarray(p, dtype=object) for p in parts])
+        else:
+            parts = [
+                np.asarray(results[key], dtype=float)
+                if key in results
+                else np.full(n, np.nan)
+                for results, n in ((earlier, n_earlier), (later, n_later))
+            ]
+            merged[key] = np.concatenate(parts)
+    for key in [k for k in merged if k.startswith("mean_test_")]:
+        means = merged[key]
+        if np.isnan(means).all():
+            ranks = np.ones(len(means), dtype=np.int32)
+        else:
+            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+            ranks = rankdata(-filled, method="min").astype(np.int32)
+        merged["rank_test_" + key.removeprefix("mean_test_")] = ranks
+    return merged
 
 
 def refit(template, params, X, y, fit_params, tasks=None, task_name="refit"):
@@ -325,91 +285,62 @@ def _untracked(task_name, estimator, X, y):
     yield
 
 
-def run_search(search, X, y, params):
-    """Fit ``search`` with its fold fits on the engine; return ``search``.
-
-    ``search.monitor`` (a :class:`SearchMonitor`) is the budget, the
-    progress line and the stop reason; without one the search runs to the
-    end, silently. The fits that stopped at ``max_iter`` are counted in
-    ``search.max_iter_reached_``.
-
-    Like Ctrl-C, a worker process that dies stops the search and keeps what
-    finished (``stop_reason_`` ``"worker_lost"``); ``search.worker_lost_``
-    is then the :class:`~sk_mlp_tune.WorkerLostError` naming what was
-    running, and None otherwise.
-
-    Raises
-    ------
-    KeyboardInterrupt
-        On Ctrl-C before any candidate finished.
-    WorkerLostError
-        When a worker died before any candidate finished.
-    """
-    monitor = getattr(search, "monitor", None) or SearchMonitor(
-        max_time=None, n_planned=search.n_planned_candidates(), progress=False
-    )
-    runner = CandidateRunner(
-        search.n_jobs,
-        monitor,
-        getattr(search, "pre_dispatch", "2*n_jobs"),
-        predict=getattr(search, "keep_predictions", False),
-    )
-    try:
-        with runner:
-            stop = fit_search(
-                search,
-                X,
-                y,
-                params,
-                runner,
-                on_checked=lambda checked: monitor.replan(
-                    checked.n_planned_candidates()
-                ),
-            )
-        if isinstance(stop, Interrupted):
-            monitor.stop("interrupted")
-        elif isinstance(stop, WorkerLostError):
-            monitor.stop("worker_lost")
-    finally:
-        monitor.close()
-    lost = stop if isinstance(stop, WorkerLostError) else None
-    stopped_short = monitor.stop_reason in ("interrupted", "worker_lost")
-    if stopped_short and not monitor.n_evaluated:
-        # Nothing finished: Ctrl-C, or the dead worker, goes on up.
-        raise lost or KeyboardInterrupt()
-    search.worker_lost_ = lost
-    search.max_iter_reached_ = runner.max_iter_reached
-    search.stop_reason_ = monitor.stop_reason
-    return search
-
-
 class _EngineSearchMixin(BaseSearchCV):
-    """Fit through :func:`run_search`; ``monitor`` may be set before ``fit``.
+    """A search fitted on the engine, with one finish, and its strategy's traits.
 
     A subclass of ``BaseSearchCV`` so that it comes before it in every
     search's method order, also where the search class's own ``fit`` calls
     ``super().fit`` (scikit-optimize's ``BayesSearchCV``).
 
-    Four more attributes may be set before ``fit``: ``starting_candidates``,
-    the ``(candidate, origin)`` pairs the search evaluates first (the
-    estimator's own settings, then the portfolio); ``selection``, the
-    rule that picks the best candidate (``_choice.choose_index``); and
-    ``keep_predictions``, whether to keep the out-of-fold predictions of
-    the candidates an ensemble can choose, in ``out_of_fold_`` (``{row of
-    cv_results_: predictions}``). And ``callback_tasks``, a tuner's
-    :class:`~sk_mlp_tune._callbacks.FitTasks`: the search's tasks for
-    scikit-learn's callbacks then go in the tuner's tree, the search adding
-    no level. Left unset, the search is its parent class.
-    ``cv_results_["origin"]`` says where each candidate came from. They are
-    attributes, not parameters: ``clone`` of a search object
-    leaves them out.
+    ``fit`` takes one keyword more than its parent's: ``plan``, a
+    :class:`SearchPlan`. ``cv_results_["origin"]`` says where each
+    candidate came from.
+
+    The class attributes are the strategy's traits, read by the tuner, the
+    command line and the report instead of its name: ``name``, the
+    ``search=`` that builds it (``_search.SEARCHES``); ``unit``, what its
+    progress line counts (``"evaluated"`` or ``"candidates"``);
+    ``has_rungs``, whether it scores candidates at rungs; ``continues``,
+    whether ``warm_start`` extends it; ``resumable``, whether it records
+    its work in a checkpoint; ``takes_portfolio``, whether it evaluates
+    starting candidates beyond the estimator's own settings;
+    ``grid_space``, whether it searches the default grid rather than the
+    default ranges; ``ranks_by_one_metric``, what it does by one metric
+    (a verb for the error message) when scoring has several, or None.
     """
 
-    monitor = None
-    starting_candidates = ()
-    selection = "best"
-    keep_predictions = False
-    callback_tasks = None
+    name = None
+    unit = "evaluated"
+    has_rungs = False
+    continues = True
+    resumable = False
+    takes_portfolio = True
+    grid_space = False
+    ranks_by_one_metric = None
+
+    @classmethod
+    def check_settings(cls, template, *, resource, multimetric, refit, refit_metric):
+        """Refuse, before any fit, settings this strategy cannot search with."""
+        if multimetric and cls.ranks_by_one_metric and refit_metric is None:
+            raise ValueError(
+                f"search={cls.name!r} {cls.ranks_by_one_metric} candidates by one "
+                f"metric: with several in scoring, refit must name it; got "
+                f"refit={refit!r}."
+            )
+
+    @classmethod
+    def starting_share(cls, starting, n_iter, n_subspaces):
+        """Return the starting candidates that fit in this search's ``n_iter``."""
+        return list(starting)[:n_iter]
+
+    @classmethod
+    def grows_epochs(cls, resource):
+        """Tell whether each rung trains for more epochs, given the tuner's resource."""
+        return False
+
+    def n_finished_candidates(self):
+        """Return how many of the planned candidates finished."""
+        return len(self.cv_results_["params"])
 
     def refit_params(self, row):
         """Return the parameters that refit the candidate of ``cv_results_[row]``.
@@ -420,32 +351,352 @@ class _EngineSearchMixin(BaseSearchCV):
 
     def _select_best_index(self, refit, refit_metric, results):
         best = super()._select_best_index(refit, refit_metric, results)
-        if callable(refit) or self.selection == "best":
+        if callable(refit) or self._plan.selection == "best":
             return best
+        return self._choose_in(self._eligible_rows(results), refit_metric, results)
+
+    def _eligible_rows(self, results):
+        """Return the rows the best is chosen among: successive halving's last rung."""
+        if "iter" in results:
+            return np.flatnonzero(results["iter"] == np.max(results["iter"]))
+        return np.arange(len(results["params"]))
+
+    def _choose_in(self, eligible, refit_metric, results):
         metric = refit_metric if isinstance(refit_metric, str) else "score"
-        origins = self._origins(results["params"])
-        eligible = np.arange(len(origins))
-        if "iter" in results:  # successive halving: its last rung
-            eligible = np.flatnonzero(results["iter"] == np.max(results["iter"]))
         return choose_index(
             results[f"mean_test_{metric}"],
             results[f"std_test_{metric}"],
             self.n_splits_,
             eligible,
-            preferred_rows(origins, eligible),
-            self.selection,
+            preferred_rows(results["origin"], eligible),
+            self._plan.selection,
         )
 
-    def n_planned_candidates(self):
+    def n_planned_candidates(self, starting=()):
         """Return how many candidates the search evaluates without a budget."""
         raise NotImplementedError
 
-    def _origins(self, params):
-        resource = getattr(self, "resource", None)
-        return candidate_origins(params, self.starting_candidates, ignore={resource})
+    def _search_candidates(self, job, found, monitor, plan, tasks):
+        """Run ``_run_search``'s batches on the engine; keep each in ``found``.
+
+        Returns why the search stopped early, if it did.
+        """
+        runner = CandidateRunner(
+            self.n_jobs,
+            monitor,
+            getattr(self, "pre_dispatch", "2*n_jobs"),
+            predict=found.keep_predictions,
+        )
+
+        def evaluate_candidates(candidate_params, cv=None, more_results=None, **ctx):
+            # ``ctx`` is scikit-learn >= 1.9's callback context: the task of
+            # this batch, made by scikit-learn's ``_run_search``.
+            candidate_params = list(candidate_params)
+            splits = job.splits(cv)
+            if len(splits) != self.n_splits_:
+                raise ValueError(
+                    "cv.split and cv.get_n_splits return inconsistent results. "
+                    f"Expected {self.n_splits_} splits, got {len(splits)}"
+                )
+            # Successive halving tells each batch's rung as its "iter".
+            rung = int((more_results or {}).get("iter", [0])[0])
+            fold_tasks = tasks.fold_tasks(
+                ctx.get("callback_ctx"), len(candidate_params) * len(splits)
+            )
+            finished, lost = runner(
+                job.base_estimator, job.X, job.y, candidate_params, splits,
+                job.options, job.score_name, rung, (fold_tasks, tasks.caller),
+            )  # fmt: skip
+            n_kept = found.keep(candidate_params, finished, more_results, splits)
+            if lost is not None:
+                raise lost
+            if n_kept < len(candidate_params):
+                raise SearchStopped
+            return found.results
+
+        stop = None
+        with runner:
+            try:
+                self._run_search(
+                    evaluate_candidates, **run_search_context(self, tasks.root)
+                )
+            except SearchStopped as stopped:
+                stop = stopped
+            except Interrupted as interrupted:
+                # Ctrl-C between two batches; a second aborts.
+                if interrupted.presses > 1:
+                    raise
+                stop = interrupted
+            except WorkerLostError as lost:
+                # Like Ctrl-C: what finished is kept, and the best of it refitted.
+                stop = lost
+        self.max_iter_reached_ = runner.max_iter_reached
+        return stop
+
+    def _fit_on_engine(self, X, y, params, plan):
+        """Fit the search by ``plan``, with its fold fits on the engine.
+
+        This is ``BaseSearchCV.fit`` of scikit-learn 1.9, step for step (scorers,
+        routing, the splitter's checks, the search, the choice of the best
+        candidate, the refit). One thing differs, who runs the fold fits:
+        scikit-learn hands each batch of candidates to one ``joblib.Parallel``
+        call, which returns all of its fits or none; here each candidate is
+        kept as it finishes, and the monitor may stop the search: what finished
+        is kept and the best of it refitted. The parts of the search it calls
+        are checked against the installed scikit-learn
+        (``_compat.SEARCH_INTERNALS``).
+
+        Like Ctrl-C, a worker process that dies stops the search and keeps what
+        finished (``stop_reason_`` ``"worker_lost"``); ``worker_lost_`` is then
+        the :class:`~sk_mlp_tune.WorkerLostError` naming what was running, and
+        None otherwise. The fits that stopped at ``max_iter`` are counted in
+        ``max_iter_reached_``.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C before any candidate finished.
+        WorkerLostError
+            When a worker died before any candidate finished.
+        """
+        monitor = plan.monitor or SearchMonitor(
+            max_time=None, n_planned=self.n_planned_candidates(plan.starting),
+            progress=False,
+        )  # fmt: skip
+        try:
+            job = self._prepare_fit(X, y, params)
+            # Successive halving knows its rungs' resources once its inputs are.
+            monitor.replan(self.n_planned_candidates(plan.starting))
+            tasks = plan.callbacks or FitTasks.begin(
+                self, job.X, job.y, 1 + (self.refit is not False)
+            )
+            found = _Found(self, job, keep_predictions=plan.ensemble_rounds > 1)
+            stop = self._search_candidates(job, found, monitor, plan, tasks)
+            if isinstance(stop, Interrupted):
+                monitor.stop("interrupted")
+            elif isinstance(stop, WorkerLostError):
+                monitor.stop("worker_lost")
+            lost = stop if isinstance(stop, WorkerLostError) else None
+            if not found.out:
+                if monitor.stop_reason in ("interrupted", "worker_lost"):
+                    # Nothing finished: Ctrl-C, or the dead worker, goes on up.
+                    raise lost or KeyboardInterrupt()
+                raise ValueError(
+                    "No fits were performed. Was the CV iterator empty? Were there "
+                    "no candidates?"
+                )
+            self._finish(job, found, plan, monitor, tasks)
+        finally:
+            monitor.close()
+        self.worker_lost_ = lost
+        self.stop_reason_ = monitor.stop_reason
+        self.starting_candidates_ = list(plan.starting)
+        if tasks.owner is self:
+            tasks.end(job.X, job.y)
+        return self
+
+    def _prepare_fit(self, X, y, params):
+        """Check the inputs and set up the fold fits, as ``BaseSearchCV.fit`` starts.
+
+        The scorers, the routing of ``params`` and the splitter's checks.
+        Returns what the fold fits need, with the data made indexable.
+        """
+        if SEARCH_INTERNALS is None:
+            raise RuntimeError(
+                f"sk_mlp_tune's searches run scikit-learn's BaseSearchCV.fit step for "
+                f"step, as it is in scikit-learn {SEARCH_FIT_TESTED_SKLEARN}; the "
+                f"installed scikit-learn {sklearn.__version__} has changed it. Install "
+                "a scikit-learn in that range."
+            )
+        if isinstance(self, BaseSuccessiveHalving):
+            self._n_samples_orig = num_samples(X)
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        params = check_method_params(X, params=params)
+        routed_params = self._get_routed_params_for_fit(params)
+        self._checked_cv_orig = check_cv(
+            self.cv, y, classifier=is_classifier(self.estimator)
+        )
+        split_params = routed_params.splitter.split
+        self._check_input_parameters(X=X, y=y, split_params=split_params)
+        self.n_splits_ = self._checked_cv_orig.get_n_splits(X, y, **split_params)
+        return _Job(
+            X=X,
+            y=y,
+            cv=self._checked_cv_orig,
+            split_params=split_params,
+            fit_params=routed_params.estimator.fit,
+            score_params=routed_params.scorer.score,
+            scorers=scorers,
+            refit_metric=refit_metric,
+            score_name=refit_metric if isinstance(refit_metric, str) else None,
+            base_estimator=clone(self.estimator),
+            options={
+                "scorer": scorers,
+                "fit_params": routed_params.estimator.fit,
+                "score_params": routed_params.scorer.score,
+                "return_train_score": self.return_train_score,
+                "return_n_test_samples": True,
+                "error_score": self.error_score,
+                "verbose": self.verbose,
+            },
+        )
+
+    def _finish(self, job, found, plan, monitor, tasks):
+        """Set the search's results, choose, refit, ensemble: every strategy's end."""
+        results, refit_metric = found.results, job.refit_metric
+        # One warning, or one error if every fit failed, for the whole self.
+        warn_or_raise_about_fit_failures(found.out, self.error_score)
+        first_test_score = found.out[0]["test_scores"]
+        self.multimetric_ = isinstance(first_test_score, dict)
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(first_test_score)
+            refit_metric = self.refit
+        results["origin"] = candidate_origins(
+            results["params"], plan.starting, ignore={getattr(self, "resource", None)}
+        )
+        earlier = plan.previous
+        if earlier is not None:  # a warm start: the earlier rounds' rows first
+            results = merge_results(earlier.cv_results, results)
+        self.cv_results_ = results
+        if self.refit or not self.multimetric_:
+            self.best_index_ = self._select_best_index(
+                self.refit, refit_metric, results
+            )
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][
+                    self.best_index_
+                ]
+            self.best_params_ = results["params"][self.best_index_]
+        if isinstance(self, BaseSuccessiveHalving):
+            # As HalvingRandomSearchCV.fit: BaseSearchCV does not set it.
+            self.best_score_ = results["mean_test_score"][self.best_index_]
+        self.scorer_ = named_scorers(job.scorers)
+        if not self.refit:
+            return
+        if earlier is not None and self.best_index_ == earlier.best_index:
+            self.best_estimator_ = earlier.best_estimator_
+            self.refit_time_ = earlier.refit_time_
+        else:
+            self.best_estimator_, self.refit_time_ = refit(
+                job.base_estimator, self.refit_params(self.best_index_), job.X,
+                job.y, job.fit_params, tasks, "refit-with-best-params",
+            )  # fmt: skip
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        offset = len(results["params"]) - len(found.candidate_params)
+        predictions = {
+            row + offset: values for row, values in found.predictions.items()
+        }
+        self._fit_ensemble(job, predictions, plan, monitor, tasks)
+
+    def _fit_ensemble(self, job, predictions, plan, monitor, tasks):
+        """Choose the ensemble by greedy selection and refit its members.
+
+        ``predictions`` are the out-of-fold predictions, by row of
+        ``cv_results_``. The members' refits share the fit's budget: one that
+        would not finish within ``max_time`` is not started (a dropout MLP
+        stops at the deadline and is dropped), and Ctrl-C keeps the members
+        already refitted. The weights of the members kept are scaled back to a
+        sum of 1.
+        """
+        self.ensemble_estimators_ = [self.best_estimator_]
+        self.ensemble_weights_ = np.ones(1)
+        self.ensemble_indices_ = [int(self.best_index_)]
+        self.ensemble_score_ = self.ensemble_single_score_ = float("nan")
+        if plan.ensemble_rounds == 1:
+            return
+        results = self.cv_results_
+        metric = ranking_metric(results, self.refit)
+        scorer = self.scorer_
+        chosen = select(
+            predictions,
+            results[f"mean_test_{metric}"],
+            scorer[metric] if isinstance(scorer, dict) else scorer,
+            job.y,
+            job.score_params,
+            unique_labels(job.y) if is_classifier(self) else None,
+            plan.ensemble_rounds,
+            plan.random_state,  # breaks ties between candidates
+        )
+        size = plan.ensemble_size
+        if chosen is None:
+            warn_user(
+                f"ensemble_size={size!r}, but no candidate that can be chosen has "
+                "predictions with a score: the model is the best candidate alone.",
+                UserWarning,
+            )
+            return
+        # "auto" asks for no number of members: fewer is no news.
+        if size != "auto" and chosen.n_usable < plan.ensemble_rounds:
+            which = (
+                "candidates of the highest rung" if "iter" in results else "candidates"
+            )
+            warn_user(
+                f"ensemble_size={size}, but only {chosen.n_usable} {which} can be "
+                "chosen: the ensemble draws on those, with repeats. A larger n_iter "
+                "gives it more to choose from.",
+                UserWarning,
+            )
+        self.ensemble_score_ = chosen.score
+        self.ensemble_single_score_ = chosen.single_score
+        members, weights, rows = [], [], []
+        for row, weight in zip(chosen.rows, chosen.weights, strict=True):
+            member = self._refit_member(job, row, monitor, tasks)
+            if member is None:
+                break
+            members.append(member)
+            weights.append(weight)
+            rows.append(row)
+        if len(members) < len(chosen.rows):
+            why = (
+                "Ctrl-C"
+                if monitor.stop_reason == "interrupted"
+                else f"max_time={monitor.max_time}"
+            )
+            warn_user(
+                f"{why} left room to refit {len(members)} of the {len(chosen.rows)} "
+                "ensemble members: the ensemble is those, reweighted.",
+                UserWarning,
+            )
+        if not members:  # even the first: the best candidate alone, as refitted
+            return
+        self.ensemble_estimators_ = members
+        self.ensemble_weights_ = np.asarray(weights) / np.sum(weights)
+        self.ensemble_indices_ = rows
+
+    def _refit_member(self, job, row, monitor, tasks):
+        """Refit the member of ``row``; None if the budget or Ctrl-C stops it."""
+        if row == self.best_index_:
+            return self.best_estimator_
+        if monitor.stop_reason == "interrupted":
+            return None
+        deadline = None
+        if monitor.max_time is not None:
+            # The folds trained on a share of the rows; the refit on all.
+            n_splits = self.n_splits_
+            share = (n_splits - 1) / n_splits if n_splits > 1 else 1
+            estimate = self.cv_results_["mean_fit_time"][row] / share
+            if monitor.elapsed + estimate > monitor.max_time:
+                return None
+            deadline = time.time() + monitor.max_time - monitor.elapsed
+        try:
+            with training_deadline(deadline):
+                member, _ = refit(
+                    job.base_estimator, self.refit_params(row), job.X, job.y,
+                    job.fit_params, tasks, "refit-ensemble-member",
+                )  # fmt: skip
+        except TrainingDeadlinePassed:
+            return None
+        except Interrupted as interrupted:
+            if interrupted.presses > 1:
+                raise
+            monitor.stop("interrupted")
+            return None
+        return member
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **params):
+    def fit(self, X, y=None, *, plan=None, **params):
         """Run fit with all sets of parameters, as the parent class does.
 
         Parameters
@@ -454,6 +705,8 @@ class _EngineSearchMixin(BaseSearchCV):
             Training data.
         y : array-like of shape (n_samples,), default=None
             Target values.
+        plan : SearchPlan, default=None
+            What a tuner gives the search; None runs it as its parent class.
         **params : dict
             Parameters of the estimator's ``fit``, the scorer and the splitter,
             routed as the parent class routes them.
@@ -463,10 +716,13 @@ class _EngineSearchMixin(BaseSearchCV):
         self : object
             The fitted search.
         """
+        # Held for this fit only: the monitor holds a stream and a clock.
+        self._plan = plan if plan is not None else SearchPlan()
         try:
-            run_search(self, X, y, params)
+            self._fit_on_engine(X, y, params, self._plan)
         except Interrupted:
             # A second Ctrl-C, during the refit: abort.
             raise KeyboardInterrupt from None
-        self.cv_results_["origin"] = self._origins(self.cv_results_["params"])
+        finally:
+            del self._plan
         return self

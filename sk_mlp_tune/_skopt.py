@@ -14,16 +14,38 @@ so ``cv_results_`` and ``best_params_`` show the real values while the
 optimizer sees opaque categories.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import effective_n_jobs
 from skopt import BayesSearchCV as _SkoptBayesSearchCV
 from skopt.space import Categorical, Integer, Real
 
 from ._compat import skopt_optimizer_results
 from ._monitor import SearchStopped
-from ._searchbase import _EngineSearchMixin
+from ._searchbase import _EngineSearchMixin, common_parameters
 from ._space import Range
+
+# Candidates per Bayesian step at the least: 4 took 0.58x the time of 1 at
+# the same scores on 2 cores (benchmarks/bench_bayes_batching.py), and a
+# fixed number keeps seeded results the same for any n_jobs up to 4 * cv.
+MIN_BAYES_POINTS = 4
+
+
+def default_n_points(n_jobs, n_splits):
+    """Candidates per Bayesian step: 4, or more to give every worker a fit.
+
+    Each candidate is ``n_splits`` fits; beyond ``4 * n_splits`` workers,
+    ``ceil(n_jobs / n_splits)`` candidates keep them all busy.
+
+    Examples
+    --------
+    >>> from sk_mlp_tune._skopt import default_n_points
+    >>> default_n_points(1, 5), default_n_points(20, 5), default_n_points(64, 5)
+    (4, 4, 13)
+    """
+    return max(MIN_BAYES_POINTS, math.ceil(n_jobs / n_splits))
 
 
 @dataclass(frozen=True)
@@ -57,12 +79,35 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
     same sub-space, to continue it.
     """
 
-    prior_results = ()
+    name = "bayes"
+    ranks_by_one_metric = "proposes"
     _starting_results = ((), ())
 
-    def n_planned_candidates(self):
+    @classmethod
+    def starting_share(cls, starting, n_iter, n_subspaces):
+        """Leave scikit-optimize at least one step of its own in each sub-space."""
+        first_share = -(-n_iter // n_subspaces)
+        return list(starting)[:n_iter][: first_share - 1]
+
+    @classmethod
+    def build(cls, estimator, subspaces, *, n_iter, n_points, random_state,
+              starting, n_splits, **search_params):  # fmt: skip
+        """Return the Bayesian search of ``n_iter`` candidates over ``subspaces``."""
+        if n_points is None:
+            n_workers = effective_n_jobs(search_params.get("n_jobs"))
+            n_points = default_n_points(n_workers, n_splits)
+        return cls(
+            estimator,
+            to_search_spaces(subspaces, n_iter, n_starting=len(starting)),
+            n_iter=n_iter,
+            n_points=n_points,
+            random_state=random_state,
+            **common_parameters(search_params),
+        )
+
+    def n_planned_candidates(self, starting=()):
         # The starting candidates come before the optimizer's steps.
-        return self.total_iterations + len(self.starting_candidates)
+        return self.total_iterations + len(starting)
 
     def _run_search(self, evaluate_candidates, **context):
         # scikit-optimize's _run_search takes no callback context: the
@@ -83,7 +128,7 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
 
         self._starting_results = ((), ())
         try:
-            starting = [candidate for candidate, _ in self.starting_candidates]
+            starting = [candidate for candidate, _ in self._plan.starting]
             if starting:
                 results = evaluate_decoded(starting)
                 self._starting_results = self._as_told(starting, results)
@@ -106,7 +151,7 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
     def _step(self, *args, **kwargs):
         # The budget is checked before the optimizer's ask too, which takes
         # seconds with many results: no step starts once it is spent.
-        monitor = self.monitor
+        monitor = self._plan.monitor
         if monitor is not None and monitor.n_evaluated and not monitor.may_start():
             raise SearchStopped
         return super()._step(*args, **kwargs)
@@ -119,8 +164,10 @@ class BayesSearchCV(_SkoptBayesSearchCV, _EngineSearchMixin):
             for k, (space, _) in enumerate(self.search_spaces)
             if space is params_space
         )
-        if index < len(self.prior_results) and self.prior_results[index][0]:
-            points, values = self.prior_results[index]
+        earlier = self._plan.previous
+        prior_results = earlier.prior_results if earlier is not None else ()
+        if index < len(prior_results) and prior_results[index][0]:
+            points, values = prior_results[index]
             optimizer.tell(list(points), list(values))
         if index == 0 and self._starting_results[0]:
             # The starting candidates count as the optimizer's first points.

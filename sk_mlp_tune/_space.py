@@ -33,6 +33,7 @@ from sklearn.base import is_regressor
 
 from ._choice import ESTIMATOR_ORIGIN, portfolio_origin
 from ._compat import validate_parameter_constraints
+from ._steps import final_step, final_step_prefix
 
 PRIORS = ("uniform", "log-uniform")
 
@@ -394,119 +395,30 @@ _PLAIN_MLP_GRID = {
 }
 
 
-def default_param_space(search="halving", estimator=None):
-    """Return the default search space of the tuned MLP estimators.
+def default_space(estimator=None, *, grid=False):
+    """Return the default space for ``estimator``: its grid, or its ranges.
 
-    For ``"random"``, ``"bayes"``, ``"halving"`` and ``"asha"`` search, and the default
-    :class:`~sk_mlp_tune.DropoutMLPClassifier` /
-    :class:`~sk_mlp_tune.DropoutMLPRegressor`, the space is the learning
-    rate, the depth and width of the network and the shape of its layers,
-    dropout, ``alpha``, the batch size and the activation, over the ranges
-    the first example prints (run as a test, so it cannot fall out of date).
-
-    For ``"grid"`` search, a full grid of that space would have thousands of
-    candidates, so the default grid takes two values of the learning rate
-    (1e-3, 1e-2), the depth (1, 3), the width (64, 256), dropout (0, 0.2)
-    and the activation, with funnel-shaped layers and the estimator's
-    ``alpha`` and batch size: 32 candidates.
-
-    For a regressor (except in the grid), the learning rate spans
-    ``(1e-4, 1e-2, "log-uniform")``, ``alpha`` spans ``(1e-4, 10.0,
-    "log-uniform")`` and the activation may also be ``"identity"``: a
-    linear model with an L2 penalty as strong as ridge regression's, which
-    small, nearly linear regression problems need.
-
-    For an estimator without dropout and the architecture shorthands, such as
-    scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, the
-    architecture is instead a choice among eight ``hidden_layer_sizes``
-    tuples of one to three layers of 16 to 256 neurons (128-64-32 among
-    them), and there is no dropout; its default grid has 24 candidates.
-
-    For a pipeline (anything with ``steps``), the space is that of its last
-    step, each name prefixed with the step's name as the pipeline's
-    parameters are: ``mlp__alpha``, ``mlp__n_hidden_layers``, ...
-
-    Parameters
-    ----------
-    search : {"grid", "random", "bayes", "halving", "asha"}, default="halving"
-        The strategy the space is for; every strategy but grid search uses
-        the same space.
-    estimator : estimator instance, default=None
-        The estimator the space is for, or a pipeline ending in it; None
-        means the default dropout MLPs.
-
-    Returns
-    -------
-    param_space : dict
-        A new dict in the search-space spec, free to modify.
-
-    Examples
-    --------
-    >>> from pprint import pprint
-    >>> from sklearn.neural_network import MLPClassifier
-    >>> from sk_mlp_tune import default_param_space
-    >>> space = default_param_space()
-    >>> pprint(space, sort_dicts=False)
-    {'learning_rate_init': (0.0001, 0.1, 'log-uniform'),
-     'n_hidden_layers': (1, 3),
-     'n_neurons': (16, 256, 'log-uniform'),
-     'layer_shape': ['constant', 'funnel'],
-     'dropout': (0.0, 0.5),
-     'alpha': (1e-06, 0.1, 'log-uniform'),
-     'batch_size': (32, 256, 'log-uniform'),
-     'activation': ['relu', 'tanh']}
-    >>> space["dropout"] = (0.0, 0.2)   # a modified copy, e.g. for param_space
-    >>> sorted(default_param_space("grid", MLPClassifier()))
-    ['activation', 'alpha', 'hidden_layer_sizes', 'learning_rate_init']
-    >>> from sklearn.pipeline import Pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> pipeline = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier())])
-    >>> sorted(default_param_space("grid", pipeline))  # doctest: +NORMALIZE_WHITESPACE
-    ['mlp__activation', 'mlp__alpha', 'mlp__hidden_layer_sizes',
-     'mlp__learning_rate_init']
+    The data behind :func:`~sk_mlp_tune.default_param_space`, which says
+    what it holds; ``grid`` is the strategy's ``grid_space`` trait.
     """
-    if search not in ("grid", "random", "bayes", "halving", "asha"):
-        raise ValueError(
-            "search must be one of 'grid', 'random', 'bayes', 'halving' or 'asha'; "
-            f"got {search!r}."
-        )
     prefix = final_step_prefix(estimator)
     if prefix:
-        estimator = _final_step(estimator)
-        space = default_param_space(search, estimator)
+        estimator = final_step(estimator)
+        space = default_space(estimator, grid=grid)
         return {prefix + name: value for name, value in space.items()}
     plain = estimator is not None and not _NETWORK_PARAMETERS <= set(
         estimator.get_params()
     )
-    if search == "grid":
+    if grid:
         space = _PLAIN_MLP_GRID if plain else _DEFAULT_GRID
     else:
         space = _PLAIN_MLP_SPACE if plain else _DEFAULT_SPACE
     # Copies, so that editing the result cannot change the defaults.
     space = {name: list(v) if isinstance(v, list) else v for name, v in space.items()}
-    if search != "grid" and estimator is not None and is_regressor(estimator):
+    if not grid and estimator is not None and is_regressor(estimator):
         space.update(_REGRESSOR_CHANGES)
         space["activation"] = [*space["activation"], "identity"]
     return space
-
-
-def final_step_prefix(estimator):
-    """Return the prefix of the last step's parameters in a pipeline's: ``"mlp__"``.
-
-    A pipeline of pipelines gives ``"outer__mlp__"``; anything without
-    ``steps`` (an MLP, None) gives ``""``.
-    """
-    prefix = ""
-    while hasattr(estimator, "steps"):
-        name, estimator = estimator.steps[-1]
-        prefix += f"{name}__"
-    return prefix
-
-
-def _final_step(estimator):
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
 
 
 # scikit-learn's batch_size="auto" is min(200, n_samples); 200 clipped to the
@@ -640,7 +552,7 @@ def portfolio(estimator):
     with resources.files(__package__).joinpath("portfolio.json").open() as file:
         data = json.load(file)
     prefix = final_step_prefix(estimator)
-    task = "regressor" if is_regressor(_final_step(estimator)) else "classifier"
+    task = "regressor" if is_regressor(final_step(estimator)) else "classifier"
     return [
         {prefix + name: value for name, value in entry.items()} for entry in data[task]
     ]

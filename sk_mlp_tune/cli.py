@@ -12,7 +12,6 @@ SIGTERM stops the workers with the process: exit 143.
 
 import argparse
 import contextlib
-import csv
 import math
 import os
 import signal
@@ -24,16 +23,10 @@ from pathlib import Path
 
 from ._engine import WorkerLostError
 from ._search import SEARCHES
+from ._steps import final_step
+from ._table import CommandError, infer_task, preprocessor, read_csv
 
 PROG = "sk-mlp-tune"
-
-# An integer target with at most this many distinct values is taken for
-# class labels when --task is not given.
-MAX_CLASSES_INFERRED = 20
-
-
-class CommandError(Exception):
-    """A problem with the user's input, reported in one line."""
 
 
 class Terminated(BaseException):
@@ -48,6 +41,10 @@ class Terminated(BaseException):
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 EXIT_WORKER_LOST = 1  # a failure, though the best finished candidate was written
+
+# What a user can act on: said in one line (--debug shows the traceback).
+_SAID_IN_ONE_LINE = (CommandError, ValueError, TypeError, OSError, ImportError,
+                     WorkerLostError)  # fmt: skip
 
 
 # -- demo ---------------------------------------------------------------------
@@ -135,7 +132,8 @@ def demo(
     )
     start = time.perf_counter()
     _fit(model, X_train, y_train, checkpoint)
-    _print_summary(tuner, "accuracy", model.score(X_test, y_test), start)
+    tuned_score = model.score(X_test, y_test)
+    _print_summary(tuner, "accuracy", tuned_score, start)
     if _say_why_stopped(tuner, "accuracy", checkpoint):
         return model
     with warnings.catch_warnings():
@@ -143,10 +141,7 @@ def demo(
         untuned = make_pipeline(
             StandardScaler(), MLPClassifier(random_state=random_state)
         ).fit(X_train, y_train)
-    tuned_score, untuned_score = (
-        model.score(X_test, y_test),
-        untuned.score(X_test, y_test),
-    )
+    untuned_score = untuned.score(X_test, y_test)
     print(
         f"Untuned MLPClassifier() held-out accuracy, same split: {untuned_score:.4f}"
         f" (the tuned model: {100 * (tuned_score - untuned_score):+.2f} points)"
@@ -170,10 +165,6 @@ def _network(tuner_class, max_iter, early_stopping):
     return tuner_class()._default_estimator().set_params(**settings)
 
 
-def _final_step(model):
-    return model.steps[-1][1] if hasattr(model, "steps") else model
-
-
 def _plain(value):
     """Return ``value`` as it reads in Python, numpy scalars as plain ones."""
     item = getattr(value, "item", None)
@@ -184,14 +175,11 @@ def _plain(value):
 
 def _print_summary(tuner, metric, held_out, start):
     print("\nBest hyperparameters:")
+    # Plain Python values: the tuner's best_params_ holds no numpy scalar.
     for name, value in tuner.best_params_.items():
-        value = _plain(value)
         shown = f"{value:.3g}" if isinstance(value, float) else repr(value)
         print(f"  {name:<20} {shown}")
-    best = tuner.best_estimator_
-    sizes = getattr(best, "hidden_layer_sizes_", None)
-    if sizes is None:
-        sizes = getattr(_final_step(best), "hidden_layer_sizes_", None)
+    sizes = getattr(final_step(tuner.best_estimator_), "hidden_layer_sizes_", None)
     if sizes is not None:
         print(f"  {'(network built)':<20} hidden layers {tuple(sizes)}")
     if tuner.cv_results_.get("origin", [None])[tuner.best_index_] == "estimator":
@@ -255,11 +243,8 @@ def _say_why_stopped(tuner, metric, checkpoint):
     search = tuner.search_
     # asha plans candidates, each finished once it is through its first rung;
     # the others plan evaluations (halving: a candidate per rung).
-    n_planned = search.n_planned_candidates()
-    if tuner.search == "asha":
-        n_done = search.n_candidates_[0]
-    else:
-        n_done = len(tuner.cv_results_["params"])
+    n_planned = search.n_planned_candidates(search.starting_candidates_)
+    n_done = search.n_finished_candidates()
     best = f"best CV {metric} {tuner.best_score_:.4f}"
     kept = f"{n_done} of {n_planned} candidates; {best}"
     if tuner.stop_reason_ == "interrupted":
@@ -274,79 +259,6 @@ def _say_why_stopped(tuner, metric, checkpoint):
 
 
 # -- reading data -------------------------------------------------------------
-
-
-def read_csv(path):
-    """Read a CSV file into a DataFrame, with one-line errors for bad files."""
-    import pandas as pd
-
-    path = Path(path)
-    if path.is_dir():
-        raise CommandError(f"{path} is a folder, not a file; give the CSV file")
-    if not path.is_file():
-        raise CommandError(f"no such file: {path}")
-    _refuse_duplicate_columns(path)
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise CommandError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise CommandError(f"{path} is not a readable CSV file: {error}") from None
-    if frame.empty:
-        raise CommandError(f"{path} has a header but no rows")
-    _refuse_garbage_in_numeric_columns(frame, path)
-    return frame
-
-
-def _refuse_duplicate_columns(path):
-    """Refuse a header that names a column twice; pandas would rename it a.1."""
-    try:
-        with open(path, newline="") as file:
-            header = next(csv.reader(file), [])
-    except (UnicodeDecodeError, csv.Error):
-        return  # read_csv says what is wrong with the file
-    seen, repeated = set(), []
-    for name in header:
-        if name in seen and name not in repeated:
-            repeated.append(name)
-        seen.add(name)
-    if repeated:
-        raise CommandError(
-            f"{path} names the column(s) {repeated} more than once in its header; "
-            "give each column its own name"
-        )
-
-
-def _refuse_garbage_in_numeric_columns(frame, path):
-    """Refuse a mostly numeric text column: stray text in numbers is a typo."""
-    import pandas as pd
-
-    text = frame.select_dtypes(exclude=["number", "bool", "datetime"]).columns
-    for name in text:
-        column = frame[name]
-        present = column.notna()
-        numbers = pd.to_numeric(column, errors="coerce")
-        bad = present & numbers.isna()
-        if not bad.any():
-            continue
-        rows = [int(i) + 2 for i in column.index[bad][:3]]  # + header, 1-based
-        examples = [str(v) for v in column[bad][:3]]
-        share = numbers.notna().sum() / present.sum()
-        if share >= 0.8:
-            raise CommandError(
-                f"column {name!r} of {path} is numeric but for {int(bad.sum())} "
-                f"value(s) such as {examples} (lines {rows}); fix or remove them"
-            )
-        if share >= 0.5:
-            # Perhaps a quantity with junk in it: one category per number.
-            warnings.warn(
-                f"column {name!r} of {path} holds numbers in {share:.0%} of its "
-                f"cells and text in the rest, such as {examples} (lines {rows}): "
-                "it is read as categories, one per distinct value. If it is a "
-                "quantity, fix or remove the text",
-                UserWarning,
-                stacklevel=2,
-            )
 
 
 def _fraction_or_count(text):
@@ -386,42 +298,6 @@ def _rounds(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither 'auto' nor a number of rounds (10)"
         ) from None
-
-
-def infer_task(y):
-    """Return "classification" or "regression" for a target column, and why."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    if is_bool_dtype(y) or not is_numeric_dtype(y):
-        return "classification", f"{y.dtype} values"
-    n_distinct = y.nunique()
-    if (y.dropna() % 1 == 0).all() and n_distinct <= MAX_CLASSES_INFERRED:
-        return "classification", f"{n_distinct} distinct integer values"
-    return "regression", f"{n_distinct} distinct numeric values"
-
-
-def _preprocessor(frame):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = list(frame.select_dtypes("number").columns)
-    categorical = [c for c in frame.columns if c not in numeric]
-    return ColumnTransformer(
-        [
-            (
-                "numeric",
-                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                numeric,
-            ),
-            # Missing text is a category of its own. An imputer would hide it,
-            # and skl2onnx converts a text imputer only with a string marker
-            # for missing values, which pandas gives as NaN; the encoder's NaN
-            # category converts, as the string "nan".
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ]
-    )
 
 
 # -- subcommands --------------------------------------------------------------
@@ -501,7 +377,7 @@ def command_fit(args):
         verbose=1,
     )
     # The regressor's network standardises its target itself (normalize_y).
-    model = make_pipeline(_preprocessor(frame), tuner)
+    model = make_pipeline(preprocessor(frame), tuner)
     try:
         X_train, X_test, y_train, y_test = train_test_split(
             frame,
@@ -1004,14 +880,7 @@ def main(argv=None):
         # The reader of our output (``| head``) has gone; nothing to report.
         sys.stderr.close()
         return 0
-    except (
-        CommandError,
-        ValueError,
-        TypeError,
-        OSError,
-        ImportError,
-        WorkerLostError,
-    ) as error:
+    except _SAID_IN_ONE_LINE as error:
         if args.debug:
             raise
         message = (

@@ -47,7 +47,8 @@ from ._compat import (
     mlflow_patch_method,
     mlflow_training_session_active,
 )
-from ._engine import epochs_name
+from ._search import SEARCHES
+from ._steps import epochs_name
 from ._tuned import _BaseTunedMLP, candidates_best_first
 from .io import trusted_types
 
@@ -300,9 +301,7 @@ def _rung_epochs(tuner, results, template):
     ``n_resources`` epochs; halving over ``n_samples`` trains on that many
     samples, and the other strategies have no rungs.
     """
-    if "n_resources" not in results:
-        return None
-    if tuner.search == "asha" or tuner.resource == "max_iter":
+    if "n_resources" in results and SEARCHES[tuner.search].grows_epochs(tuner.resource):
         return epochs_name(template)
     return None
 

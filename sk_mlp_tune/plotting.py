@@ -13,7 +13,8 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._compat import import_optional
-from ._space import Choice, default_param_space, resolve_space
+from ._search import SEARCHES, default_param_space
+from ._space import Choice, resolve_space
 from ._tuned import _BaseTunedMLP, ranking_metric
 
 
@@ -141,11 +142,8 @@ def _rung_groups(tuner):
     if "iter" not in results:
         every_row = np.arange(len(results["params"]))
         return [("candidate (mean ± sd over folds)", every_row)]
-    unit = (
-        "samples"
-        if tuner.search == "halving" and tuner.resource == "n_samples"
-        else "epochs"
-    )
+    grows_epochs = SEARCHES[tuner.search].grows_epochs(tuner.resource)
+    unit = "epochs" if grows_epochs else "samples"
     rungs = np.asarray(results["iter"])
     groups = []
     for rung in np.unique(rungs):

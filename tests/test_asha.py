@@ -16,7 +16,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
-from sk_mlp_tune._engine import CHECKPOINT_MAGIC, read_journal, rung_epochs
+from sk_mlp_tune._asha import rung_epochs
+from sk_mlp_tune._checkpoint import CHECKPOINT_MAGIC, read_journal
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -13,7 +13,7 @@ from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import DropoutMLPClassifier, TunedMLPClassifier
 from sk_mlp_tune._monitor import ProgressLine, SearchMonitor
-from sk_mlp_tune._search import default_n_points
+from sk_mlp_tune._skopt import default_n_points
 
 SEARCHES = ["grid", "random", "bayes", "halving"]
 SPACE = {

@@ -93,7 +93,7 @@ def test_the_tuner_reports_as_grid_search_cv_does(search, iris, grid_search_even
     )
     # The fold fits ran in the workers, and their events came back.
     assert {pid for *_, pid in events} - {os.getpid()}
-    assert tuner.search_.callback_tasks is None  # no tree kept after fit
+    assert not hasattr(tuner.search_, "_plan")  # no tree kept after fit
     pickle.dumps(tuner)
 
 

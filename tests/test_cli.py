@@ -791,7 +791,7 @@ def test_the_convergence_advice_names_the_options(iris_csv, capsys):
 
 def test_missing_text_is_a_category_of_its_own():
     """Check that the preprocessing encodes missing text as one more category."""
-    from sk_mlp_tune.cli import _preprocessor
+    from sk_mlp_tune._table import preprocessor
 
     frame = pd.DataFrame(
         {
@@ -800,10 +800,10 @@ def test_missing_text_is_a_category_of_its_own():
             "shape": ["round", "square", "round", "round", "square"],
         }
     )
-    preprocessor = _preprocessor(frame).fit(frame)
+    fitted = preprocessor(frame).fit(frame)
 
     def encoded(rows):
-        matrix = preprocessor.transform(rows)
+        matrix = fitted.transform(rows)
         return matrix.toarray() if hasattr(matrix, "toarray") else matrix
 
     colour = encoded(frame)[:, 1:4]  # after the numeric column: blue, red, missing

@@ -12,16 +12,9 @@ import zlib
 import numpy as np
 import pytest
 
-from sk_mlp_tune._engine import (
-    Checkpoint,
-    FoldResult,
-    FoldTask,
-    Scheduler,
-    Task,
-    TaskLoop,
-    _Decisions,
-    read_journal,
-)
+from sk_mlp_tune._asha import Scheduler, _Decisions
+from sk_mlp_tune._checkpoint import Checkpoint, read_journal
+from sk_mlp_tune._engine import FoldResult, FoldTask, Task, TaskLoop
 from sk_mlp_tune._monitor import Interrupted, SearchMonitor
 
 

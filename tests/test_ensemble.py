@@ -15,8 +15,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor
-from sk_mlp_tune import _tuned as tuned_module
+from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor, _searchbase
 from sk_mlp_tune._ensemble import AUTO_MIN_SAMPLES, greedy_selection, out_of_fold
 from sk_mlp_tune._monitor import Interrupted
 
@@ -258,7 +257,7 @@ def test_auto_keeps_the_best_alone_where_there_is_no_ensemble_to_choose(noisy, p
     X, y, _, _ = noisy
     tuner = _fit(_tuner(n_iter=3, **params), X, y)
     assert not hasattr(tuner, "ensemble_estimators_")
-    assert tuner.search_.out_of_fold_ is None
+    assert not hasattr(tuner.search_, "out_of_fold_")
 
 
 def test_auto_keeps_the_best_alone_on_a_small_table_where_an_int_still_ensembles(noisy):
@@ -277,9 +276,9 @@ def test_auto_keeps_the_best_alone_on_a_small_table_where_an_int_still_ensembles
 
 
 def test_ctrl_c_during_the_members_refits_keeps_those_refitted(noisy, monkeypatch):
-    """Check a Ctrl-C at the second member's refit: one member kept, reweighted."""
+    """Check a Ctrl-C at the first refit after the best's: the best kept alone."""
     X, y, X_test, _ = noisy
-    refit = tuned_module.refit
+    refit = _searchbase.refit
     calls = []
 
     def refit_then_ctrl_c(*args):
@@ -289,11 +288,13 @@ def test_ctrl_c_during_the_members_refits_keeps_those_refitted(noisy, monkeypatc
         return refit(*args)
 
     tuner = _tuner(ensemble_size=8, scoring="neg_log_loss")
-    monkeypatch.setattr(tuned_module, "refit", refit_then_ctrl_c)
+    # The one finish refits the best, then the members: the second refit is
+    # the first member's that is not the best.
+    monkeypatch.setattr(_searchbase, "refit", refit_then_ctrl_c)
     with pytest.warns(UserWarning, match="Ctrl-C left room to refit"):
         _fit(tuner, X, y)
     assert tuner.stop_reason_ == "interrupted"
-    assert len(tuner.ensemble_estimators_) in (1, 2)  # the best, and one more
+    assert tuner.ensemble_estimators_ == [tuner.best_estimator_]
     assert tuner.ensemble_weights_.sum() == pytest.approx(1.0)
     expected = _by_hand(tuner, "predict_proba", X_test)
     np.testing.assert_allclose(tuner.predict_proba(X_test), expected)
@@ -305,11 +306,12 @@ def test_a_member_that_would_overrun_max_time_is_not_refitted(noisy, monkeypatch
     tuner = _tuner(ensemble_size=8, scoring="neg_log_loss")
     _fit(tuner, X, y)
     assert len(tuner.ensemble_estimators_) > 1
-    monkeypatch.setattr(tuned_module, "refit", pytest.fail)  # no refit may start
-    monitor = type("Spent", (), {"elapsed": 9.99})()
-    tuner.set_params(max_time=10)
+    monkeypatch.setattr(_searchbase, "refit", pytest.fail)  # no refit may start
+    monitor = type(
+        "Spent", (), {"elapsed": 9.99, "max_time": 10, "stop_reason": "completed"}
+    )()
     row = next(r for r in tuner.ensemble_indices_ if r != tuner.best_index_)
-    assert tuner._refit_member(tuner.search_, row, row, monitor, X, y, {}) is None
+    assert tuner.search_._refit_member(None, row, monitor, None) is None
 
 
 def test_a_skops_file_predicts_as_the_ensemble_did(ensemble, noisy, tmp_path):

@@ -150,3 +150,46 @@ def test_the_private_name_finder_finds_them():
         "from sklearn.utils._x import y\nfrom a import _b\nscorer._score_func\n"
     )
     assert {name for _, name in _private_reads(tree)} == {"_x", "_b", "_score_func"}
+
+
+def render_layers(graph):
+    """Return the import graph as the design page draws it: a module a line.
+
+    Each module with the modules of the package it imports, leaves first;
+    a module's layer is one more than its highest import's.
+    """
+    layer = {}
+
+    def layer_of(module):
+        if module not in layer:
+            imports = graph[module]
+            layer[module] = 1 + max(map(layer_of, imports)) if imports else 0
+        return layer[module]
+
+    return [
+        f"{layer_of(module):>2}  {module:<14} {' '.join(sorted(graph[module])) or '-'}"
+        for module in sorted(graph, key=lambda m: (layer_of(m), m))
+    ]
+
+
+def _drawn_layers(page):
+    """Return the lines of the block that follows ``.. import-graph`` on ``page``."""
+    lines = page.read_text().splitlines()
+    start = lines.index(".. import-graph") + 1
+    block = []
+    for line in lines[start:]:
+        if block and not line.strip():
+            break
+        if line.startswith("   ") and not line.strip().startswith("layer"):
+            block.append(line[3:])
+    return block
+
+
+def test_the_design_page_draws_the_imports_as_they_are():
+    """Check that docs/design.rst's module layers are the code's, line for line."""
+    page = PACKAGE.parent / "docs" / "design.rst"
+    expected = render_layers(import_graph())
+    assert _drawn_layers(page) == expected, (
+        "docs/design.rst's import layers drifted from the code; the block "
+        "after '.. import-graph' should read:\n   " + "\n   ".join(expected)
+    )

@@ -295,18 +295,20 @@ def test_selection_defaults_to_the_best_mean():
 def test_one_se_chooses_the_estimator_below_rank_one():
     """Check, on made-up results, that the search refits a row ranked second."""
     from sk_mlp_tune._search import MonitoredRandomizedSearchCV
+    from sk_mlp_tune._searchbase import SearchPlan
 
     search = MonitoredRandomizedSearchCV(DropoutMLPClassifier(), {"alpha": [1.0]})
-    search.starting_candidates = [({"alpha": 1e-4}, "estimator")]
-    search.selection, search.n_splits_ = "one_se", 4
+    search._plan = SearchPlan(selection="one_se")  # as its fit holds it
+    search.n_splits_ = 4
     results = {
+        "origin": np.array(["estimator", "search", "search"], dtype=object),
         "params": [{"alpha": 1e-4}, {"alpha": 0.1}, {"alpha": 0.5}],
         "mean_test_score": np.array([0.90, 0.92, 0.80]),
         "std_test_score": np.array([0.01, 0.05, 0.01]),  # the best's error: 0.025
         "rank_test_score": np.array([2, 1, 3]),
     }
     assert search._select_best_index(True, "score", results) == 0
-    search.selection = "best"
+    search._plan = SearchPlan(selection="best")
     assert search._select_best_index(True, "score", results) == 1
 
 
@@ -318,6 +320,11 @@ def test_warm_start_refits_a_merged_choice_no_round_refitted(iris, fast_mlp):
     and the portfolio's row, which no round refitted, is chosen.
     """
     from types import SimpleNamespace
+
+    from sk_mlp_tune._callbacks import FitTasks
+    from sk_mlp_tune._monitor import SearchMonitor
+    from sk_mlp_tune._search import MonitoredRandomizedSearchCV
+    from sk_mlp_tune._searchbase import SearchPlan
 
     def results(alphas, means, errors, origins):
         return {
@@ -333,17 +340,22 @@ def test_warm_start_refits_a_merged_choice_no_round_refitted(iris, fast_mlp):
     previous = SimpleNamespace(
         cv_results=first, best_index=0, best_estimator_="round 1's", refit_time_=0.1
     )
-    second = SimpleNamespace(
-        cv_results_=results([3.0], [0.925], [0.015], ["search"]),
-        best_index_=0, n_splits_=5, best_estimator_="round 2's", refit_time_=0.1,
-        estimator=fast_mlp, callback_tasks=None,
+    # Round 2's one candidate, as the one finish receives it.
+    found = SimpleNamespace(
+        results=results([3.0], [0.925], [0.015], ["search"]),
+        out=[{"test_scores": 0.925, "fit_error": None}],
+        candidate_params=[{"alpha": 3.0}], predictions={},
     )  # fmt: skip
-    tuner = TunedMLPClassifier(fast_mlp, selection="one_se")
-    tuner._collect_results(second, previous, refit_data=(*iris, {}))
-    assert tuner.best_index_ == 1
-    assert tuner.best_params_ == {"alpha": 1e-2}
-    assert tuner.best_estimator_.get_params()["alpha"] == 1e-2
-    assert hasattr(tuner.best_estimator_, "coefs_")
+    search = MonitoredRandomizedSearchCV(fast_mlp, {"alpha": [3.0]}, n_iter=1)
+    plan = SearchPlan(previous=previous, selection="one_se")
+    search._plan = plan  # as its fit holds it
+    job = search._prepare_fit(*iris, {})
+    monitor = SearchMonitor(max_time=None, n_planned=1, progress=False)
+    search._finish(job, found, plan, monitor, FitTasks.begin(search, *iris, 2))
+    assert search.best_index_ == 1
+    assert search.best_params_ == {"alpha": 1e-2}
+    assert search.best_estimator_.get_params()["alpha"] == 1e-2
+    assert hasattr(search.best_estimator_, "coefs_")
 
 
 def test_the_robust_choice_is_visible_and_switchable(digits):

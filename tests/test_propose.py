@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sk_mlp_tune._engine import Scheduler
+from sk_mlp_tune._asha import Scheduler
 from sk_mlp_tune._propose import GPProposer, Observation, TPEProposer
 from sk_mlp_tune._space import Choice, Range, lies_in
 
