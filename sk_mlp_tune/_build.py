@@ -11,7 +11,10 @@ import numbers
 import sys
 
 import numpy as np
+from sklearn.base import is_classifier
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 
 from ._compat import search_scorers
 from ._network import check_architecture_space
@@ -25,6 +28,11 @@ from ._space import (
 from ._steps import epochs_name, final_step_prefix
 
 _SEED_BOUND = np.iinfo(np.int32).max
+
+# cv="auto" validates on one held-out split of this share of the rows from
+# this many training rows on, and on 5 folds below (benchmarks/bench_scale.py).
+HOLDOUT_MIN_ROWS = 10_000
+HOLDOUT_SHARE = 0.2
 
 
 def check_settings(tuner):
@@ -89,9 +97,32 @@ def check_settings(tuner):
         check_portfolio(tuner.portfolio, template)
 
 
-def build(tuner, *, n_splits, previous=None):
+def resolve_cv(tuner, X, y):
+    """Return the splitter of ``tuner.cv``, checked once for the whole fit.
+
+    ``"auto"`` is 5 folds (stratified for a classifier, as ``cv=None``)
+    below ``HOLDOUT_MIN_ROWS`` training rows, and from there one held-out
+    split of ``HOLDOUT_SHARE`` of the rows, seeded by ``random_state``:
+    with that many rows one split ranks the candidates about as well, in
+    a fifth of the fits.
+    """
+    classifier = is_classifier(tuner)
+    if not (isinstance(tuner.cv, str) and tuner.cv == "auto"):
+        return check_cv(tuner.cv, y, classifier=classifier)
+    if num_rows(X) < HOLDOUT_MIN_ROWS:
+        return check_cv(None, y, classifier=classifier)
+    stratified = classifier and type_of_target(y) in ("binary", "multiclass")
+    splitter = StratifiedShuffleSplit if stratified else ShuffleSplit
+    seed = tuner.random_state
+    if seed is not None and not isinstance(seed, numbers.Integral):
+        seed = int(check_random_state(seed).randint(_SEED_BOUND))
+    return splitter(n_splits=1, test_size=HOLDOUT_SHARE, random_state=seed)
+
+
+def build(tuner, *, cv, n_splits, previous=None):
     """Return the unfitted search of ``tuner`` and its starting candidates.
 
+    ``cv`` is the splitter (:func:`resolve_cv`), of ``n_splits`` splits;
     ``previous`` is the state of an earlier fit to continue (warm start).
     The space is validated on the way.
     """
@@ -124,7 +155,7 @@ def build(tuner, *, n_splits, previous=None):
         random_state=search_seed,
         starting=starting,
         scoring=tuner.scoring,
-        cv=tuner.cv,
+        cv=cv,
         refit=tuner.refit,
         n_jobs=tuner.n_jobs,
         pre_dispatch=tuner.pre_dispatch,

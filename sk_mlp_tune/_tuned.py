@@ -29,7 +29,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._build import build, check_fit_params, check_settings, num_rows
+from ._build import build, check_fit_params, check_settings, num_rows, resolve_cv
 from ._callbacks import FitTasks
 from ._choice import SELECTIONS
 from ._compat import (
@@ -127,7 +127,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             dict,
             None,
         ],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"auto"})],
         "refit": ["boolean", str, callable],
         "n_jobs": [numbers.Integral, None],
         "pre_dispatch": [numbers.Integral, str],
@@ -157,7 +157,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         max_time=None,
         warm_start=False,
         scoring=None,
-        cv=None,
+        cv="auto",
         refit=True,
         n_jobs=None,
         pre_dispatch="2*n_jobs",
@@ -316,9 +316,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         # Compared as validated arrays, as recorded: a DataFrame, a Series or
         # lists are the same data as the arrays made from them.
         previous = previous_round(self, X, y) if self.warm_start else None
-        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        cv = resolve_cv(self, X, y)
         n_splits = cv.get_n_splits(X, y, fit_params.get("groups"))
-        search, starting = build(self, n_splits=n_splits, previous=previous)
+        search, starting = build(self, cv=cv, n_splits=n_splits, previous=previous)
         check_fit_params(
             search.estimator, fit_params, num_rows(X), routed=_routing_enabled()
         )
@@ -522,7 +522,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
                 .add(caller="score", callee="score"),
             )
             .add(
-                splitter=check_cv(self.cv),
+                # "auto" is folds or one split: neither asks for metadata.
+                splitter=check_cv(None if self.cv == "auto" else self.cv),
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
             )
         )

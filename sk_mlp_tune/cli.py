@@ -79,8 +79,8 @@ def demo(
         Number of candidates for random, Bayesian, halving and asha search.
     max_time : float, default=None
         Time budget of the search in seconds; None for none.
-    cv : int, default=5
-        Number of cross-validation folds.
+    cv : int or "auto", default=5
+        Number of cross-validation folds, or ``"auto"`` (the tuner's).
     n_jobs : int, default=-1
         Number of parallel jobs; -1 uses every core.
     random_state : int, default=0
@@ -128,7 +128,7 @@ def demo(
     print(
         f"Tuning an MLP on load_digits: {len(X_train)} training images, "
         f"{len(X_test)} held out, {X.shape[1]} pixels each; {search} search, "
-        f"{cv}-fold cross-validation."
+        + ("cv='auto' validation." if cv == "auto" else f"{cv}-fold cross-validation.")
     )
     start = time.perf_counter()
     _fit(model, X_train, y_train, checkpoint)
@@ -288,16 +288,20 @@ def _positive_int(text):
     return value
 
 
-def _rounds(text):
-    """Read ``--ensemble-size``: ``auto``, or a number of rounds."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither 'auto' nor a number of rounds (10)"
-        ) from None
+def _auto_or_count(what, example):
+    """Return the reader of an option that takes ``auto`` or a count of ``what``."""
+
+    def read(text):
+        if text == "auto":
+            return text
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is neither 'auto' nor a number of {what} ({example})"
+            ) from None
+
+    return read
 
 
 # -- subcommands --------------------------------------------------------------
@@ -660,7 +664,7 @@ def _add_search_options(parser, *, cv_default, search_default, n_iter_default=20
     )
     parser.add_argument(
         "--ensemble-size",
-        type=_rounds,
+        type=_auto_or_count("rounds", 10),
         default="auto",
         help="rounds of greedy selection of an ensemble of the best candidates, "
         "refitted and averaged; 1 keeps the best network alone (default: auto, "
@@ -695,9 +699,10 @@ def _add_search_options(parser, *, cv_default, search_default, n_iter_default=20
     )
     parser.add_argument(
         "--cv",
-        type=int,
+        type=_auto_or_count("folds", 5),
         default=cv_default,
-        help=f"cross-validation folds (default: {cv_default})",
+        help="cross-validation folds, or auto: 5 folds below 10,000 training "
+        f"rows, one 20%% held-out split from there (default: {cv_default})",
     )
     parser.add_argument(
         "--n-jobs",
@@ -759,7 +764,7 @@ def build_parser():
         choices=("classification", "regression"),
         help="inferred from the target when not given",
     )
-    _add_search_options(fit_parser, cv_default=5, search_default="halving")
+    _add_search_options(fit_parser, cv_default="auto", search_default="halving")
     fit_parser.add_argument(
         "--scoring",
         default=None,

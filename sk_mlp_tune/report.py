@@ -198,7 +198,12 @@ def _summary_section(tuner, data_shape, y_true=None, y_pred=None):
     rows = [
         ("search", tuner.search),
         ("candidates evaluated", evaluated),
-        ("cross-validation folds", tuner.n_splits_),
+        (
+            "validation",
+            "one held-out split"
+            if tuner.n_splits_ == 1
+            else f"{tuner.n_splits_} cross-validation folds",
+        ),
         (
             f"best CV {metric_label(tuner)} (the chosen model's)",
             f"{tuner.best_score_:.4f}",
