@@ -69,8 +69,8 @@ def check_settings(tuner):
             "Use search='random' or 'bayes' to extend a search, checkpoint= "
             "with search='asha' to resume one, or warm_start=False."
         )
-    resumable = [name for name, cls in SEARCHES.items() if cls.resumable]
     if tuner.checkpoint is not None and not strategy.resumable:
+        resumable = [name for name, cls in SEARCHES.items() if cls.resumable]
         raise ValueError(
             f"checkpoint={tuner.checkpoint!r} needs search={resumable[0]!r}, the "
             "search that records its work as it goes; got "

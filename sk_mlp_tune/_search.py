@@ -10,6 +10,7 @@ and the rest of the package asks the class, never the name.
 """
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -24,7 +25,6 @@ from sklearn.model_selection import (
 from ._asha import AsynchronousHalvingSearchCV
 from ._choice import ESTIMATOR_ORIGIN
 from ._searchbase import _EngineSearchMixin, common_parameters
-from ._skopt import BayesSearchCV
 from ._space import default_space, to_distributions, to_grid
 from ._steps import final_step
 
@@ -254,17 +254,45 @@ def _halving_rung_sizes(search):
     return sizes
 
 
-# Every strategy, by its name; the order is the documentation's.
-SEARCHES = {
-    cls.name: cls
-    for cls in (
-        MonitoredGridSearchCV,
-        MonitoredRandomizedSearchCV,
-        BayesSearchCV,
-        MonitoredHalvingRandomSearchCV,
-        AsynchronousHalvingSearchCV,
-    )
-}
+def _bayes_search_cv():
+    from ._skopt import BayesSearchCV
+
+    return BayesSearchCV
+
+
+class _Registry(Mapping):
+    """Each ``search=`` to its search class, in the order the guide lists them.
+
+    A value may be a function that imports the class on first use:
+    scikit-optimize, behind the Bayesian search, takes about half a second
+    to import, which ``import sk_mlp_tune`` need not pay.
+    """
+
+    def __init__(self, entries):
+        self._entries = dict(entries)
+
+    def __getitem__(self, name):
+        entry = self._entries[name]
+        if not isinstance(entry, type):
+            entry = self._entries[name] = entry()
+        return entry
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self):
+        return len(self._entries)
+
+
+SEARCHES = _Registry(
+    {
+        "grid": MonitoredGridSearchCV,
+        "random": MonitoredRandomizedSearchCV,
+        "bayes": _bayes_search_cv,
+        "halving": MonitoredHalvingRandomSearchCV,
+        "asha": AsynchronousHalvingSearchCV,
+    }
+)
 
 
 def default_param_space(search="halving", estimator=None):
