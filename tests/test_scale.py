@@ -76,3 +76,10 @@ def test_the_holdout_scores_as_grid_search_cv_on_the_same_split(
     )
     assert "split1_test_score" not in tuner.cv_results_
     assert tuner.best_params_ == reference.best_params_
+
+
+def test_a_cv_that_is_neither_auto_nor_a_splitter_is_refused_before_any_fit(iris):
+    """Check that a misspelt cv is named in scikit-learn's parameter error."""
+    X, y = iris
+    with pytest.raises(ValueError, match="'cv' parameter of TunedMLPClassifier"):
+        TunedMLPClassifier(cv="Auto").fit(X, y)
