@@ -343,6 +343,11 @@ class AsynchronousHalvingSearchCV(_EngineSearchMixin):
         resource = epochs_parameter(self.estimator)
         max_epochs = int(self.estimator.get_params()[resource])
         self.rungs_ = rung_epochs(max_epochs, self.n_iter)
+        # A promoted candidate trains on from its last rung's epochs.
+        monitor.plan_work(
+            np.diff(self.rungs_, prepend=0),
+            [math.ceil(self.n_iter / FACTOR**k) for k in range(len(self.rungs_))],
+        )
         proposer = PROPOSER(
             self.subspaces,
             n_startup=max(MIN_STARTUP_CANDIDATES, self.n_iter // 4),
@@ -626,6 +631,8 @@ class _AshaTasks:
             self.monitor.estimate_refit(np.mean(self.epoch_times) * self.refit_scale)
         rung = [self.results.get((task.candidate, f, task.rung)) for f in self.n_folds]
         if all(rung):
+            if task.rung > 0:  # the first rung's, with candidate_finished
+                self.monitor.finished_work(task.rung)
             # One line per candidate and rung, as halving reports, not per fit.
             self.monitor.rung_scored(
                 float(np.mean([r.test_score for r in rung])), task.rung

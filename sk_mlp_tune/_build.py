@@ -25,7 +25,7 @@ from ._space import (
     resolve_space,
     starting_candidates,
 )
-from ._steps import epochs_name, final_step_prefix
+from ._steps import epochs_name, final_step, final_step_prefix
 
 _SEED_BOUND = np.iinfo(np.int32).max
 
@@ -149,9 +149,7 @@ def build(tuner, *, cv, n_splits, previous=None):
         n_points=tuner.n_points,
         n_splits=n_splits,
         # The epochs of a pipeline are its final step's: "mlp__max_iter".
-        resource=(
-            epochs_name(template) if tuner.resource == "max_iter" else "n_samples"
-        ),
+        resource=_halving_resource(tuner.resource, template),
         random_state=search_seed,
         starting=starting,
         scoring=tuner.scoring,
@@ -222,6 +220,30 @@ def _seeded_template_and_space(tuner):
     check_values_accepted(template, subspaces, name=space_name)
     check_architecture_space(template, subspaces)
     return template, search_seed, subspaces
+
+
+def _halving_resource(resource, template):
+    """Return the parameter successive halving grows: the epochs, or "n_samples".
+
+    ``"auto"`` grows the epochs of an estimator that has them (the
+    ``max_iter`` of a pipeline's last step: ``"mlp__max_iter"``), and the
+    samples of one that has none.
+    """
+    if resource == "n_samples" or (
+        resource == "auto" and "max_iter" not in final_step(template).get_params()
+    ):
+        return "n_samples"
+    return epochs_name(template)
+
+
+def lower_rung_rows(tuner, n_samples):
+    """Tell whether successive halving's lower rungs train on fewer rows too.
+
+    With ``resource="auto"``, from ``HOLDOUT_MIN_ROWS`` rows on: where a
+    network's training time is the fit's, and a third of the rows still
+    tells a poor configuration from a good one.
+    """
+    return tuner.resource == "auto" and n_samples >= HOLDOUT_MIN_ROWS
 
 
 def num_rows(X):

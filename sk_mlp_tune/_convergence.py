@@ -24,7 +24,7 @@ def count_unconverged(tuner, search, previous):
     # A warm start's earlier rounds were counted when they ran.
     first_row = len(previous.cv_results["params"]) if previous is not None else 0
     top_rung = None
-    if search.grows_epochs(tuner.resource):
+    if search.rungs_grow_epochs():
         # Rarely the estimator's own max_iter: with 200 epochs and a
         # factor of 3 halving's rungs train for 22, 66 and 198.
         top_rung = int(np.max(results["n_resources"]))

@@ -84,9 +84,15 @@ SHARED_PARAMETERS = """
         ``4 * n_splits`` jobs for Bayesian search and 1 to ``n_splits`` for
         asha; fix ``n_points`` to get the same results on any machine.
 
-    resource : {"max_iter", "n_samples"}, default="max_iter"
+    resource : {"auto", "max_iter", "n_samples"}, default="auto"
         What successive halving grows from rung to rung: the epochs, up to
-        the estimator's ``max_iter``, or the training samples.
+        the estimator's ``max_iter``, or the training samples. ``"auto"``
+        grows the epochs (the samples, for an estimator without
+        ``max_iter``), and from 10,000 rows on the rows too: each rung
+        below the last trains on a third of the next one's rows, never
+        fewer than 3,000, a subsample stratified by class.
+        ``cv_results_["n_train_samples"]`` then gives each candidate's
+        training rows. ``"max_iter"`` trains every rung on all the rows.
 
     max_time : float, default=None
         Time budget of the whole ``fit`` in seconds, the refit included: no

@@ -85,6 +85,9 @@ class SearchMonitor:
     rungs : bool, default=False
         Whether the search scores candidates at rungs (successive halving):
         the progress line then says at which rung its best score is.
+    n_refits : int, default=1
+        The refits expected after the search (an ensemble's members), for
+        the estimate of the whole fit's time.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class SearchMonitor:
         start=None,
         unit="evaluated",
         rungs=False,
+        n_refits=1,
     ):
         self.max_time = max_time
         self.n_planned = n_planned
@@ -111,7 +115,12 @@ class SearchMonitor:
         self.best_score = float("nan")
         self.best_rung = 0
         self.refit_estimate = 0.0
+        self.n_refits = n_refits
         self.stop_reason = "completed"
+        # The work planned and done, in units proportional to the training
+        # time (epochs or rows times candidates under successive halving,
+        # candidates otherwise), for the estimate of the whole fit's time.
+        self.plan_work([1.0], [n_planned])
 
     @property
     def elapsed(self):
@@ -133,6 +142,49 @@ class SearchMonitor:
         self.n_planned = n_planned
         if self.progress is not None:
             self.progress.n_planned = n_planned
+
+    def plan_work(self, rung_work, rung_sizes):
+        """Take the work the search plans, rung by rung, for the time estimate.
+
+        ``rung_work[k]`` is the training one candidate costs at rung ``k``
+        (its epochs or rows under successive halving: each rung trains for
+        ``factor`` times longer than the one before), and ``rung_sizes[k]``
+        the candidates that reach it. The estimate of the whole fit's time
+        appears once the first rung's work is done: it is the time per unit
+        of work so far, times the work planned, plus the refits.
+        """
+        self.rung_work = [float(w) for w in rung_work]
+        self.work_planned = sum(
+            w * n for w, n in zip(self.rung_work, rung_sizes, strict=False)
+        )
+        # A search without rungs estimates once a fifth of it is done.
+        self.work_before_estimate = (
+            self.rung_work[0] * rung_sizes[0]
+            if len(rung_sizes) > 1
+            else self.work_planned / 5
+        )
+        self.work_done = 0.0
+
+    def finished_work(self, rung=0):
+        """Take note that one candidate finished its training at ``rung``."""
+        self.work_done += self.rung_work[min(rung, len(self.rung_work) - 1)]
+
+    def estimated_total(self):
+        """Return the estimated seconds of the whole fit, refits included, or None.
+
+        None until the first rung's work is done (a fifth of the candidates,
+        for a search without rungs): before, the time per unit of work says
+        too little.
+        """
+        if not self.work_done or self.work_done < self.work_before_estimate:
+            return None
+        left = max(self.work_planned - self.work_done, 0.0)
+        seconds_per_work = self.elapsed / self.work_done
+        return (
+            self.elapsed
+            + left * seconds_per_work
+            + (self.refit_estimate * self.n_refits)
+        )
 
     def may_start(self):
         """Tell whether new work may start.
@@ -179,6 +231,7 @@ class SearchMonitor:
         rung the score was earned at.
         """
         self.n_evaluated += 1
+        self.finished_work(rung)
         if self.rung_scored(mean_score, rung) and refit_estimate is not None:
             self.estimate_refit(refit_estimate)
 
@@ -200,8 +253,9 @@ class SearchMonitor:
         """Update the progress line, if there is one."""
         if self.progress is not None:
             self.progress.update(
-                n_done, self.best_score, self.elapsed, detail, self.best_rung
-            )
+                n_done, self.best_score, self.elapsed, detail, self.best_rung,
+                total=self.estimated_total(),
+            )  # fmt: skip
 
     def close(self):
         """End the progress line."""
@@ -215,7 +269,8 @@ class ProgressLine:
     On a terminal the line is rewritten in place. Elsewhere (a log file, CI,
     a notebook's captured output) an update is a line of its own when the
     bar has moved by a cell since the last line written, when it brings
-    the first score, or when ``QUIET_SECONDS`` have passed without a line;
+    the first score or the first estimate of the whole fit's time, or when
+    ``QUIET_SECONDS`` have passed without a line;
     the last update is written at the end. So a log gets about 22 lines
     however many fits there are, and still hears from a slow search.
     """
@@ -232,8 +287,9 @@ class ProgressLine:
         self._stream = stream
         # Outside a terminal: what the last line written showed, and the
         # last update, if it was not written.
-        self._written = None  # (filled cells, had a score, elapsed)
+        self._written = None  # ((filled cells, scored, estimated), elapsed)
         self._held = None
+        self._width = 0  # of the line last written in place
 
     @property
     def stream(self):
@@ -243,7 +299,7 @@ class ProgressLine:
     def in_place(self):
         return getattr(self.stream, "isatty", lambda: False)()
 
-    def update(self, n_done, best, elapsed, detail="", rung=0):
+    def update(self, n_done, best, elapsed, detail="", rung=0, total=None):
         width = len(str(self.n_planned))
         fraction = min(n_done / self.n_planned, 1.0) if self.n_planned else 1.0
         line = (
@@ -254,25 +310,26 @@ class ProgressLine:
             at = f" at rung {rung + 1}" if self.rungs else ""
             line += f" | best score{at} {best:.4f}"
         line += f" | {elapsed:.1f} s"
+        if total is not None and total >= elapsed + 1:  # not for a few seconds
+            line += f" of about {_duration(total)}"
+        news = (_cells(fraction), np.isfinite(best), total is not None)
         if self.in_place:
-            self.stream.write("\r" + line)
-        elif self._worth_a_line(_cells(fraction), np.isfinite(best), elapsed):
-            self._written = (_cells(fraction), np.isfinite(best), elapsed)
+            # Padded over the end of a longer line before it.
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        elif self._worth_a_line(news, elapsed):
+            self._written = (news, elapsed)
             self._held = None
             self.stream.write(line + "\n")
         else:
             self._held = line
         self.stream.flush()
 
-    def _worth_a_line(self, cells, scored, elapsed):
+    def _worth_a_line(self, news, elapsed):
         if self._written is None:
             return True
-        cells_written, scored_before, written_at = self._written
-        return (
-            cells != cells_written
-            or scored != scored_before
-            or elapsed - written_at >= self.QUIET_SECONDS
-        )
+        news_written, written_at = self._written
+        return news != news_written or elapsed - written_at >= self.QUIET_SECONDS
 
     def close(self, stop_reason):
         if self.in_place:
@@ -286,6 +343,15 @@ class ProgressLine:
 
 
 _BAR_CELLS = 20
+
+
+def _duration(seconds):
+    """Return ``seconds`` as an estimate reads: "40 s", "14 min", "1.5 h"."""
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 100 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _cells(fraction):

@@ -10,9 +10,11 @@ and the rest of the package asks the class, never the name.
 """
 
 import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     GridSearchCV,
@@ -27,6 +29,12 @@ from ._choice import ESTIMATOR_ORIGIN
 from ._searchbase import _EngineSearchMixin, common_parameters
 from ._space import default_space, to_distributions, to_grid
 from ._steps import final_step
+
+# Successive halving on large data (resource="auto"): each rung below the last
+# trains on 1/factor of the next rung's rows, as well as on 1/factor of its
+# epochs, but on no fewer rows than this, where a sample stops being cheap
+# and starts being noisy. Chosen with benchmarks/bench_scale.py.
+LOWER_RUNG_MIN_ROWS = 3_000
 
 
 class MonitoredGridSearchCV(_EngineSearchMixin, GridSearchCV):
@@ -172,6 +180,54 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
         carried = any(o == ESTIMATOR_ORIGIN for _, o in starting)
         return sum(sizes) + (carried and len(sizes) > 1 and sizes[-1] == 1)
 
+    def planned_work(self, starting=(), n_train=None):
+        # A candidate's training grows with its rung's resource and rows.
+        sizes = _halving_rung_sizes(self)
+        sizes[-1] += self.n_planned_candidates(starting) - sum(sizes)
+        if not hasattr(self, "max_resources_"):  # before the inputs are checked
+            return [1.0] * len(sizes), sizes
+        # As scikit-learn's _run_search sizes the rungs under "exhaust".
+        smallest = self.max_resources_ // self.factor ** (len(sizes) - 1)
+        smallest = max(self.min_resources_, smallest)
+        work = [
+            min(int(self.factor**k * smallest), self.max_resources_)
+            for k in range(len(sizes))
+        ]
+        if n_train and self._subsamples_rows():
+            work = [
+                w * self._rung_rows(k, len(sizes), n_train) / n_train
+                for k, w in enumerate(work)
+            ]
+        return work, sizes
+
+    def _subsamples_rows(self):
+        return self._plan.lower_rung_rows and self.resource != "n_samples"
+
+    def _rung_rows(self, rung, n_rungs, n_train):
+        """Return the rows a fold trains on at ``rung``: see ``LOWER_RUNG_MIN_ROWS``."""
+        rows = n_train / self.factor ** (n_rungs - 1 - rung)
+        return int(min(n_train, max(rows, LOWER_RUNG_MIN_ROWS)))
+
+    def _rung_splits(self, job, splits, rung):
+        n_rungs = len(_halving_rung_sizes(self))
+        if not self._subsamples_rows() or rung >= n_rungs - 1:
+            return splits
+        y = job.y if is_classifier(self.estimator) else None
+        return [
+            (
+                subsample(
+                    train, self._rung_rows(rung, n_rungs, len(train)), y,
+                    random_state=[self._plan_seed(), rung, fold],
+                ),
+                test,
+            )
+            for fold, (train, test) in enumerate(splits)
+        ]  # fmt: skip
+
+    def _plan_seed(self):
+        seed = self._plan.random_state
+        return seed if isinstance(seed, numbers.Integral) else 0
+
     def _run_search(self, evaluate_candidates, **context):
         own = next((c for c, o in self._plan.starting if o == ESTIMATOR_ORIGIN), None)
         last = {}  # the results so far, as evaluate_candidates returns them
@@ -228,6 +284,34 @@ class MonitoredHalvingRandomSearchCV(_EngineSearchMixin, HalvingRandomSearchCV):
             self.n_iterations_ = n_ran
             self.n_remaining_candidates_ = self.n_candidates_[-1]
         return stop
+
+
+def subsample(rows, n_rows, y=None, random_state=None):
+    """Return ``n_rows`` of ``rows``, sorted; stratified by ``y`` if given.
+
+    Every class of ``rows`` keeps at least one row, so that a network
+    trained on the sample knows every class its fold is scored on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mlp_tune._search import subsample
+    >>> y = np.array([0] * 90 + [1] * 9 + [2])
+    >>> picked = subsample(np.arange(100), 10, y, random_state=0)
+    >>> np.bincount(y[picked]).tolist()
+    [9, 1, 1]
+    """
+    rows = np.asarray(rows)
+    rng = np.random.default_rng(random_state)
+    if y is None:
+        return np.sort(rng.choice(rows, size=n_rows, replace=False))
+    share = n_rows / len(rows)
+    labels = np.asarray(y)[rows]
+    picked = [
+        rng.choice(of_class, size=max(1, round(share * len(of_class))), replace=False)
+        for of_class in (rows[labels == label] for label in np.unique(labels))
+    ]
+    return np.sort(np.concatenate(picked))
 
 
 def _halving_rung_sizes(search):

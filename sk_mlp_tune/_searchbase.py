@@ -85,7 +85,12 @@ class SearchPlan:
     ensemble_size : int or "auto"
         What the user asked for, as warnings quote it.
     random_state : int, RandomState instance or None
-        Breaks ties between ensemble candidates.
+        Breaks ties between ensemble candidates, and seeds the rows of
+        ``lower_rung_rows``.
+    lower_rung_rows : bool
+        Whether successive halving's rungs below the last train on a
+        subsample of the rows as well as on fewer epochs (``resource="auto"``
+        on large data); the other strategies ignore it.
     """
 
     monitor: SearchMonitor | None = None
@@ -96,6 +101,7 @@ class SearchPlan:
     ensemble_rounds: int = 1
     ensemble_size: object = 1
     random_state: object = None
+    lower_rung_rows: bool = False
 
 
 def common_parameters(settings):
@@ -335,8 +341,16 @@ class _EngineSearchMixin(BaseSearchCV):
 
     @classmethod
     def grows_epochs(cls, resource):
-        """Tell whether each rung trains for more epochs, given the tuner's resource."""
+        """Tell whether each rung trains for more epochs, given the resource."""
         return False
+
+    def rungs_grow_epochs(self):
+        """Tell whether this search's rungs train for more epochs, as it was built.
+
+        The resource it grows, resolved: a tuner's ``resource="auto"`` grows
+        the samples of an estimator without epochs.
+        """
+        return self.grows_epochs(getattr(self, "resource", "max_iter"))
 
     def n_finished_candidates(self):
         """Return how many of the planned candidates finished."""
@@ -376,6 +390,18 @@ class _EngineSearchMixin(BaseSearchCV):
         """Return how many candidates the search evaluates without a budget."""
         raise NotImplementedError
 
+    def planned_work(self, starting=(), n_train=None):
+        """Return the training one candidate costs at each rung, and their sizes.
+
+        For :meth:`SearchMonitor.plan_work`, given the training rows of a
+        fold: here one rung, every candidate trained alike.
+        """
+        return [1.0], [self.n_planned_candidates(starting)]
+
+    def _rung_splits(self, job, splits, rung):
+        """Return the folds a batch at ``rung`` trains and scores on: ``splits``."""
+        return splits
+
     def _search_candidates(self, job, found, monitor, plan, tasks):
         """Run ``_run_search``'s batches on the engine; keep each in ``found``.
 
@@ -400,6 +426,13 @@ class _EngineSearchMixin(BaseSearchCV):
                 )
             # Successive halving tells each batch's rung as its "iter".
             rung = int((more_results or {}).get("iter", [0])[0])
+            splits = self._rung_splits(job, splits, rung)
+            if self._plan.lower_rung_rows and more_results is not None:
+                rows = round(np.mean([len(train) for train, _ in splits]))
+                more_results = {
+                    **more_results,
+                    "n_train_samples": [rows] * len(candidate_params),
+                }
             fold_tasks = tasks.fold_tasks(
                 ctx.get("callback_ctx"), len(candidate_params) * len(splits)
             )
@@ -467,6 +500,8 @@ class _EngineSearchMixin(BaseSearchCV):
             job = self._prepare_fit(X, y, params)
             # Successive halving knows its rungs' resources once its inputs are.
             monitor.replan(self.n_planned_candidates(plan.starting))
+            n_train = np.mean([len(train) for train, _ in job.splits()])
+            monitor.plan_work(*self.planned_work(plan.starting, n_train))
             tasks = plan.callbacks or FitTasks.begin(
                 self, job.X, job.y, 1 + (self.refit is not False)
             )
@@ -673,10 +708,14 @@ class _EngineSearchMixin(BaseSearchCV):
             return None
         deadline = None
         if monitor.max_time is not None:
-            # The folds trained on a share of the rows; the refit on all.
-            n_splits = self.n_splits_
-            share = (n_splits - 1) / n_splits if n_splits > 1 else 1
-            estimate = self.cv_results_["mean_fit_time"][row] / share
+            # The folds trained on a share of the rows (a held-out split's
+            # 80 %, a lower rung's sample); the refit trains on all.
+            if "n_train_samples" in self.cv_results_:
+                fold_rows = self.cv_results_["n_train_samples"][row]
+            else:
+                fold_rows = np.mean([len(train) for train, _ in job.splits()])
+            fit_time = self.cv_results_["mean_fit_time"][row]
+            estimate = fit_time * num_samples(job.X) / fold_rows
             if monitor.elapsed + estimate > monitor.max_time:
                 return None
             deadline = time.time() + monitor.max_time - monitor.elapsed

@@ -29,7 +29,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._build import build, check_fit_params, check_settings, num_rows, resolve_cv
+from ._build import (
+    build,
+    check_fit_params,
+    check_settings,
+    lower_rung_rows,
+    num_rows,
+    resolve_cv,
+)
 from ._callbacks import FitTasks
 from ._choice import SELECTIONS
 from ._compat import (
@@ -116,7 +123,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_grid_points": [Interval(numbers.Integral, 2, None, closed="left")],
         "n_points": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "resource": [StrOptions({"max_iter", "n_samples"})],
+        "resource": [StrOptions({"auto", "max_iter", "n_samples"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "warm_start": ["boolean"],
         "scoring": [
@@ -153,7 +160,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         n_iter=20,
         n_grid_points=3,
         n_points=None,
-        resource="max_iter",
+        resource="auto",
         max_time=None,
         warm_start=False,
         scoring=None,
@@ -344,6 +351,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
     def _plan(self, search, starting, previous, n_samples, callbacks, start):
         """Return what this fit hands ``search``: budget, candidates, ensemble."""
         strategy = type(search)
+        ensemble_rounds = self._ensemble_rounds(n_samples)
         # The budget is the whole fit's, validation included. asha decides
         # the number of fits as it goes: its bar counts candidates started.
         monitor = SearchMonitor(
@@ -353,6 +361,9 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             start=start,
             unit=strategy.unit,
             rungs=strategy.has_rungs,
+            # An ensemble refits a member beside the best: one, at the median
+            # of benchmarks/bench_scale.py's fits.
+            n_refits=0 if not self.refit else min(ensemble_rounds, 2),
         )
         return SearchPlan(
             monitor=monitor,
@@ -360,7 +371,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             selection=self.selection,
             callbacks=callbacks if callbacks.active else None,
             previous=previous,
-            ensemble_rounds=self._ensemble_rounds(n_samples),
+            ensemble_rounds=ensemble_rounds,
+            lower_rung_rows=lower_rung_rows(self, n_samples),
             ensemble_size=self.ensemble_size,
             random_state=self.random_state,
         )

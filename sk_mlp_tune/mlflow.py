@@ -47,7 +47,6 @@ from ._compat import (
     mlflow_patch_method,
     mlflow_training_session_active,
 )
-from ._search import SEARCHES
 from ._steps import epochs_name
 from ._tuned import _BaseTunedMLP, candidates_best_first
 from .io import trusted_types
@@ -301,7 +300,7 @@ def _rung_epochs(tuner, results, template):
     ``n_resources`` epochs; halving over ``n_samples`` trains on that many
     samples, and the other strategies have no rungs.
     """
-    if "n_resources" in results and SEARCHES[tuner.search].grows_epochs(tuner.resource):
+    if "n_resources" in results and tuner.search_.rungs_grow_epochs():
         return epochs_name(template)
     return None
 

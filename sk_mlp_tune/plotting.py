@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._compat import import_optional
-from ._search import SEARCHES, default_param_space
+from ._search import default_param_space
 from ._space import Choice, resolve_space
 from ._tuned import _BaseTunedMLP, ranking_metric
 
@@ -142,7 +142,7 @@ def _rung_groups(tuner):
     if "iter" not in results:
         every_row = np.arange(len(results["params"]))
         return [("candidate (mean ± sd over folds)", every_row)]
-    grows_epochs = SEARCHES[tuner.search].grows_epochs(tuner.resource)
+    grows_epochs = tuner.search_.rungs_grow_epochs()
     unit = "epochs" if grows_epochs else "samples"
     rungs = np.asarray(results["iter"])
     groups = []

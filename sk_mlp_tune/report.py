@@ -321,6 +321,8 @@ def _top_candidates_section(tuner, n_top=10):
     chosen = getattr(tuner, "best_index_", None)
     metric = ranking_metric(tuner)
     with_rungs = "n_resources" in results
+    # resource="auto" on large data: the lower rungs trained on fewer rows.
+    with_rows = "n_train_samples" in results
     # The resource has its own column; the rest wrap in one, to fit the page.
     resource = getattr(tuner, "resource", None) if with_rungs else None
     order = _one_row_per_candidate(tuner, resource)[:n_top]
@@ -332,6 +334,7 @@ def _top_candidates_section(tuner, n_top=10):
             i,
             origins[i],
             *((results["n_resources"][i],) if with_rungs else ()),
+            *((results["n_train_samples"][i],) if with_rows else ()),
             f"{results[f'mean_test_{metric}'][i]:.4f}",
             f"{results[f'std_test_{metric}'][i]:.4f}",
             f"{results['mean_fit_time'][i]:.2f}",
@@ -340,6 +343,7 @@ def _top_candidates_section(tuner, n_top=10):
         for position, i in enumerate(order, start=1)
     ]
     resource_header = ("resource",) if with_rungs else ()
+    resource_header += ("training rows",) if with_rows else ()
     header = (
         "", "#", "row", "origin", *resource_header,
         f"mean CV {metric_label(tuner)}", "sd", "fit time (s)", "hyperparameters",
@@ -349,7 +353,9 @@ def _top_candidates_section(tuner, n_top=10):
         rung_note = (
             "; successive halving trains candidates in rungs, each with more "
             "epochs (or samples) than the last, and chooses from the last rung "
-            "it reached, whatever the scores at fewer, so the search history's "
+            "it reached, whatever the scores at fewer"
+            + (", and the rungs below the last on fewer rows" if with_rows else "")
+            + ", so the search history's "
             "best-so-far line follows that rung only. Each candidate has one "
             "row here, at the highest rung it reached (its resource)"
         )

@@ -8,6 +8,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -161,10 +162,26 @@ def test_halving_max_iter_needs_the_parameter(iris):
 
     X, y = iris
     tuner = TunedMLPClassifier(
-        KNeighborsClassifier(), param_space={"n_neighbors": [3, 5]}, search="halving"
+        KNeighborsClassifier(),
+        param_space={"n_neighbors": [3, 5]},
+        search="halving",
+        resource="max_iter",
     )
     with pytest.raises(ValueError, match="does not have; use resource='n_samples'"):
         tuner.fit(X, y)
+
+
+def test_halving_auto_grows_the_samples_of_an_estimator_without_epochs(iris):
+    """resource="auto" grows what the estimator has: no max_iter, the samples."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        KNeighborsClassifier(), param_space={"n_neighbors": [3, 5, 7]}, cv=2
+    ).fit(X, y)
+    assert tuner.search_.resource == "n_samples"
+    assert not tuner.search_.rungs_grow_epochs()
+    assert len(set(tuner.cv_results_["n_resources"])) > 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -231,6 +248,73 @@ def test_a_higher_rung_starts_the_best_score_afresh():
     assert not monitor.rung_scored(0.95, 0)  # a late first-rung score
     assert monitor.rung_scored(0.93, 1)
     assert (monitor.best_score, monitor.best_rung) == (0.93, 1)
+
+
+def test_the_estimate_of_the_whole_fit_comes_once_the_first_rung_is_done():
+    """Check the time per unit of work, times the work planned, plus the refits."""
+    monitor = SearchMonitor(
+        max_time=None, n_planned=13, progress=False,
+        start=time.perf_counter() - 10.0, n_refits=2,
+    )  # fmt: skip
+    # Successive halving's rungs: each a third of the candidates, 3x the epochs.
+    monitor.plan_work([10, 30, 90], [9, 3, 1])
+    monitor.estimate_refit(5.0)
+    for _ in range(8):
+        monitor.candidate_finished(0.5, rung=0)
+    assert monitor.estimated_total() is None
+    monitor.candidate_finished(0.5, rung=0)
+    # A third of the work in 10 s: 30 s in all, and two refits of 5 s.
+    assert monitor.estimated_total() == pytest.approx(30.0 + 10.0, abs=0.5)
+    for _ in range(3):
+        monitor.candidate_finished(0.5, rung=1)
+    monitor.candidate_finished(0.5, rung=2)
+    assert monitor.estimated_total() == pytest.approx(monitor.elapsed + 10.0, abs=0.5)
+
+
+def test_a_search_without_rungs_estimates_after_a_fifth_of_its_candidates():
+    monitor = SearchMonitor(
+        max_time=None, n_planned=10, progress=False, start=time.perf_counter() - 4.0
+    )
+    monitor.candidate_finished(0.5)
+    assert monitor.estimated_total() is None
+    monitor.candidate_finished(0.5)
+    assert monitor.estimated_total() == pytest.approx(20.0 + 0.0, abs=0.5)
+
+
+def test_progress_line_gives_the_estimate_a_line_of_its_own():
+    """Outside a terminal the first estimate is news, as the first score is."""
+    log = io.StringIO()
+    line = ProgressLine(100, stream=log)
+    line.update(1, 0.5, 1.0)
+    line.update(1, 0.5, 2.0, total=130.0)  # the same cell of the bar
+    line.update(1, 0.5, 3.0, total=6000.0)
+    line.update(1, 0.5, 4.0, total=4.5)  # about done: nothing to add
+    line.close("completed")
+    assert [text.split(" | ")[-1] for text in log.getvalue().splitlines()] == [
+        "1.0 s",
+        "2.0 s of about 2 min",
+        "4.0 s",  # held, then written at the end
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("search", ["halving", "asha"])
+def test_progress_estimates_the_whole_fit_after_the_first_rung(search, capsys):
+    """The rungs' work is known: halving's and asha's lines estimate the end."""
+    X, y = make_classification(600, n_features=20, random_state=0)
+    tuner = TunedMLPClassifier(
+        DropoutMLPClassifier(max_iter=90, random_state=0),
+        param_space={"alpha": (1e-5, 1e-1, "log-uniform")},
+        search=search, n_iter=9, cv=2, verbose=1, random_state=0,
+        portfolio=False,
+    ).fit(X, y)  # fmt: skip
+    lines = capsys.readouterr().err.strip().splitlines()
+    estimated = [i for i, text in enumerate(lines) if " s of about " in text]
+    assert estimated, "no estimate of the whole fit was shown"
+    assert tuner.search_.n_candidates_[0] == 9
+    if search == "halving":  # not before the first rung's 9 have finished
+        first = lines[estimated[0]]
+        assert int(first.split("/")[0].split()[-1]) >= 9
 
 
 def test_progress_is_silent_by_default(iris, fast_mlp, capsys):

@@ -1,4 +1,4 @@
-"""A default that knows the data's size: ``cv="auto"``."""
+"""A default that knows the data's size: ``cv="auto"``, ``resource="auto"``."""
 
 import numpy as np
 import pytest
@@ -9,9 +9,11 @@ from sklearn.model_selection import (
     StratifiedKFold,
     StratifiedShuffleSplit,
 )
+from sklearn.neural_network import MLPClassifier
 
 from sk_mlp_tune import TunedMLPClassifier, TunedMLPRegressor, _build
 from sk_mlp_tune._build import HOLDOUT_MIN_ROWS, HOLDOUT_SHARE, resolve_cv
+from sk_mlp_tune._search import LOWER_RUNG_MIN_ROWS, subsample
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -83,3 +85,66 @@ def test_a_cv_that_is_neither_auto_nor_a_splitter_is_refused_before_any_fit(iris
     X, y = iris
     with pytest.raises(ValueError, match="'cv' parameter of TunedMLPClassifier"):
         TunedMLPClassifier(cv="Auto").fit(X, y)
+
+
+def _large_problem(n_rows=HOLDOUT_MIN_ROWS):
+    """Return a classification table with a rare class, on the line or below."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 4))
+    y = (X[:, 0] > 0).astype(int)
+    y[:12] = 2  # 12 rows of a third class
+    return X, y
+
+
+def _tiny_halving(**params):
+    # Rungs of 1, 3 and 9 epochs: a few milliseconds each on 10,000 rows.
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=9, random_state=0)
+    settings = {
+        "param_space": {"alpha": (1e-5, 1e-1, "log-uniform")}, "n_iter": 9,
+        "random_state": 0, "portfolio": False, "ensemble_size": 1,
+    }  # fmt: skip
+    return TunedMLPClassifier(mlp, **{**settings, **params})
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_auto_trains_the_lower_rungs_on_fewer_rows_from_the_line():
+    """Each rung below the last trains on a third of the next one's rows, from 3,000."""
+    X, y = _large_problem()
+    tuner = _tiny_halving().fit(X, y)
+    results = tuner.cv_results_
+    n_train = HOLDOUT_MIN_ROWS * (1 - HOLDOUT_SHARE)  # one held-out split
+    expected = [
+        max(n_train / 9, LOWER_RUNG_MIN_ROWS),
+        max(n_train / 3, LOWER_RUNG_MIN_ROWS),
+        n_train,
+    ]
+    by_rung = [set(results["n_train_samples"][results["iter"] == k]) for k in range(3)]
+    assert by_rung == [{int(rows)} for rows in expected]
+    assert list(tuner.search_.n_resources_) == [1, 3, 9]  # and the epochs grow
+
+
+def test_a_lower_rungs_sample_keeps_every_class():
+    """A rare class keeps rows in the sample, stratified, as the fold has it."""
+    _, y = _large_problem()
+    train = np.arange(2_000, len(y))
+    train = np.concatenate([np.arange(12), train])  # the 12 rare rows
+    picked = subsample(train, 3_000, y, random_state=[0, 0, 0])
+    assert len(picked) == pytest.approx(3_000, abs=3)
+    assert set(picked) <= set(train)
+    assert np.sum(y[picked] == 2) >= 1
+    np.testing.assert_array_equal(
+        picked, subsample(train, 3_000, y, random_state=[0, 0, 0])
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource", "n_rows"),
+    [("max_iter", HOLDOUT_MIN_ROWS), ("auto", HOLDOUT_MIN_ROWS - 1)],
+)
+def test_every_rung_trains_on_all_rows_with_max_iter_or_below_the_line(
+    resource, n_rows
+):
+    X, y = _large_problem(n_rows)
+    tuner = _tiny_halving(resource=resource, cv=2).fit(X, y)
+    assert "n_train_samples" not in tuner.cv_results_
+    assert list(tuner.search_.n_resources_) == [1, 3, 9]
