@@ -10,7 +10,9 @@ every 0.1 s over the process and its workers, is its own. On the same
   regressor), the default, standardised;
 - ``tuner-kfold``: the same with ``cv=None``, 5 folds at every size (the
   default before ``cv="auto"``);
-- ``tuner-single``: the same with ``ensemble_size=1``, the best network alone.
+- ``tuner-single``: the same with ``ensemble_size=1``, the best network alone;
+- ``tuner-epochs``: the same with ``resource="max_iter"``, every rung on all
+  the rows (the default before ``resource="auto"``).
 
 Every method gets ``real_tables.preprocessor()`` (imputation, scaling,
 one-hot encoding).
@@ -40,14 +42,15 @@ import psutil
 from _common import environment_line, save_rows
 
 HERE = Path(__file__).parent
-METHODS = ("untuned", "hgb", "tuner", "tuner-kfold", "tuner-single")
+METHODS = ("untuned", "hgb", "tuner", "tuner-kfold", "tuner-single", "tuner-epochs")
 SYNTHETIC = ("classification", "regression")
 LABELS = {
     "untuned": "untuned MLP",
     "hgb": "HistGradientBoosting",
-    "tuner": 'tuner, cv="auto" (default)',
+    "tuner": "tuner, the default",
     "tuner-kfold": "tuner, 5 folds (the default before)",
     "tuner-single": 'tuner, cv="auto", best network alone',
+    "tuner-epochs": 'tuner, every rung on all rows (resource="max_iter")',
 }
 
 
@@ -105,6 +108,7 @@ def make_model(method, task, seed):
         variant = {
             "tuner-kfold": {"cv": None},  # 5 folds at every size
             "tuner-single": {"ensemble_size": 1},  # the best network alone
+            "tuner-epochs": {"resource": "max_iter"},  # every rung on all rows
         }.get(method, {})
         model = cls(n_jobs=2, random_state=seed, **variant)
     return make_pipeline(real_tables.preprocessor(), model)
@@ -209,6 +213,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument(
         "--methods", nargs="+", choices=METHODS, default=["untuned", "hgb", "tuner"]
     )
@@ -247,7 +252,7 @@ def main(argv=None):
     for problem in problems:
         too_slow = set()
         for n_rows in sorted(args.sizes):
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for method in args.methods:
                     if method in too_slow:
                         continue
