@@ -189,6 +189,14 @@ def joblib_loky_executor(n_workers):
                 "this joblib version keeps them elsewhere. Please report it, with "
                 f"joblib {joblib.__version__}; n_jobs=1 runs without them."
             )
+        # The memmaps of our tasks go to this block's temporary folder, which
+        # leaving it releases. Parallel points the executor there only as it
+        # pickles its own batches: a reused executor still pointed at an
+        # earlier block's folder, already released, and its memmaps stayed
+        # (in /dev/shm) until the interpreter's exit, which warned of them.
+        folders = getattr(executor, "_temp_folder_manager", None)
+        if folders is not None:
+            folders.set_current_context(parallel._id)
         yield executor
 
 

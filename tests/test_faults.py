@@ -562,3 +562,46 @@ def test_a_metric_that_cannot_score_stops_after_the_first_candidate(iris, search
     assert "multi_class must be in ('ovo', 'ovr')" in str(raised.value)
     assert not hasattr(tuner, "best_score_")
     assert not [w for w in caught if "Traceback" in str(w.message)]
+
+
+_TWO_FITS = """
+import os, pathlib, sys
+import numpy as np
+from sklearn.neural_network import MLPClassifier
+from sk_mlp_tune import TunedMLPClassifier
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(4_000, 40))  # 1.3 MB: joblib memmaps it for the workers
+y = (X[:, 0] > 0).astype(int)
+for search in ("grid", "asha"):  # the second fit reuses the workers
+    TunedMLPClassifier(
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=3),
+        param_space={"alpha": [1e-4, 1e-2, 1.0]}, search=search, n_iter=3,
+        cv=2, n_jobs=2, random_state=0,
+    ).fit(X, y)
+    left = [p for p in pathlib.Path(os.environ["JOBLIB_TEMP_FOLDER"]).rglob("*")
+            if p.is_file()]
+    print(search, "left", len(left), flush=True)
+"""
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_leave_no_memmapped_file_behind(tmp_path):
+    """Each fit releases the copies of the data it gave its workers, at once.
+
+    A reused executor dumped them into an earlier fit's folder, already
+    released: they stayed until the interpreter's exit, which warned of
+    "leaked file objects".
+    """
+    script = tmp_path / "two_fits.py"
+    script.write_text(_TWO_FITS)
+    folder = tmp_path / "joblib"
+    folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore::UserWarning:sklearn", str(script)],
+        capture_output=True, text=True, timeout=180,
+        env={**os.environ, "JOBLIB_TEMP_FOLDER": str(folder)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["grid left 0", "asha left 0"]
+    assert "leaked" not in done.stderr, done.stderr[-2000:]
