@@ -321,14 +321,6 @@ class AsynchronousHalvingSearchCV(_EngineSearchMixin):
         # The best of the highest rung reached, by the plan's rule, always.
         return self._choose_in(self._eligible_rows(results), refit_metric, results)
 
-    def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        results = super()._format_results(candidate_params, n_splits, out, more_results)
-        for key in [k for k in results if k.startswith("rank_test_")]:
-            results[key] = _rank_by_rung_then_score(
-                results["iter"], results["mean_test_" + key.removeprefix("rank_test_")]
-            )
-        return results
-
     def _search_candidates(self, job, found, monitor, plan, tasks):
         """Run ASHA on the engine's loop, then keep each rung's rows in ``found``.
 
@@ -738,22 +730,6 @@ def _carried_over(previous, task):
     return FoldResult(
         **{**previous.__dict__, "task": task, "fit_time": 0.0, "score_time": 0.0}
     )
-
-
-def _rank_by_rung_then_score(rungs, means):
-    """Rank rows by rung (highest first), then by mean score; NaN last.
-
-    Ties share the lowest rank, as scikit-learn ranks.
-    """
-    keys = list(
-        zip(-np.asarray(rungs), -np.nan_to_num(means, nan=-np.inf), strict=True)
-    )
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    ranks = np.empty(len(keys), dtype=np.int32)
-    for position, row in enumerate(order):
-        tied = position and keys[row] == keys[order[position - 1]]
-        ranks[row] = ranks[order[position - 1]] if tied else position + 1
-    return ranks
 
 
 def _check_resumable(search, job, folds):

@@ -8,6 +8,8 @@ The tuner (``_tuned``) then hands the search its plan and fits it.
 
 import inspect
 import numbers
+import os
+import stat
 import sys
 
 import numpy as np
@@ -86,6 +88,8 @@ def check_settings(tuner):
             f"search repeats; got random_state={tuner.random_state!r}. Set "
             "random_state=0 (or any integer), or checkpoint=None."
         )
+    if tuner.checkpoint is not None:
+        _check_checkpoint_path(tuner.checkpoint)
     if isinstance(tuner.portfolio, list):
         if not strategy.takes_portfolio:
             *others, last = [repr(n) for n, c in SEARCHES.items() if c.takes_portfolio]
@@ -149,7 +153,7 @@ def build(tuner, *, cv, n_splits, previous=None):
         n_points=tuner.n_points,
         n_splits=n_splits,
         # The epochs of a pipeline are its final step's: "mlp__max_iter".
-        resource=_halving_resource(tuner.resource, template),
+        resource=halving_resource(tuner.resource, template),
         random_state=search_seed,
         starting=starting,
         scoring=tuner.scoring,
@@ -222,7 +226,39 @@ def _seeded_template_and_space(tuner):
     return template, search_seed, subspaces
 
 
-def _halving_resource(resource, template):
+def _check_checkpoint_path(path):
+    """Refuse a checkpoint path that is not, or cannot become, a regular file.
+
+    A journal is written and read back: a FIFO would block its first read
+    forever, ``/dev/null`` would swallow it, a folder cannot hold it.
+    """
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"checkpoint={path!r} is in a folder that does not exist "
+                f"({folder!r}); create the folder, or give another path."
+            ) from None
+        return
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder" if stat.S_ISDIR(mode)
+        else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )  # fmt: skip
+    raise ValueError(
+        f"checkpoint={path!r} is {kind}: a checkpoint is a journal written to "
+        "and read back from a regular file. Give the path of a file (created "
+        "if missing), or checkpoint=None."
+    )
+
+
+def halving_resource(resource, template):
     """Return the parameter successive halving grows: the epochs, or "n_samples".
 
     ``"auto"`` grows the epochs of an estimator that has them (the

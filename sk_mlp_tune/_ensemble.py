@@ -145,6 +145,18 @@ class Selection:
     n_usable: int
 
 
+def library_rows(predictions, mean_scores):
+    """Return the rows of ``predictions`` an ensemble chooses from, best first.
+
+    The ``LIBRARY_SIZE`` with the highest finite mean CV score, ties to the
+    earlier row.
+    """
+    return sorted(
+        (row for row in predictions if np.isfinite(mean_scores[row])),
+        key=lambda row: (-mean_scores[row], row),
+    )[:LIBRARY_SIZE]
+
+
 def select(
     predictions, mean_scores, scorer, y, score_params, classes, size, random_state
 ):
@@ -176,10 +188,7 @@ def select(
     selection : Selection or None
         None when no candidate has predictions with a finite score.
     """
-    ranked = sorted(
-        (row for row in predictions if np.isfinite(mean_scores[row])),
-        key=lambda row: (-mean_scores[row], row),
-    )[:LIBRARY_SIZE]
+    ranked = library_rows(predictions, mean_scores)
     if not ranked:
         return None
     library = [predictions[row] for row in ranked]

@@ -8,6 +8,7 @@ Ctrl-C into :class:`Interrupted` for the length of a ``fit``.
 """
 
 import contextlib
+import contextvars
 import signal
 import sys
 import threading
@@ -51,6 +52,10 @@ def catching_interrupts():
     def on_sigint(signum, frame):
         nonlocal presses
         presses += 1
+        stops_training = _CTRL_C_STOPS_TRAINING.get()
+        if presses == 1 and stops_training is not None:
+            stops_training.pressed = True
+            raise KeyboardInterrupt
         raise Interrupted(presses)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -58,6 +63,34 @@ def catching_interrupts():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class _Pressed:
+    pressed = False
+
+
+_CTRL_C_STOPS_TRAINING = contextvars.ContextVar(
+    "sk_mlp_tune_ctrl_c_stops_training", default=None
+)
+
+
+@contextlib.contextmanager
+def ctrl_c_stops_training():
+    """Make the fit's first Ctrl-C, in the block, end the training under way.
+
+    Inside :func:`catching_interrupts`, the first press raises a plain
+    ``KeyboardInterrupt`` here, which scikit-learn's MLPs (and the dropout
+    MLPs) take as the end of their training: they return the network as
+    trained so far. For the refit of the best candidate, whose search is
+    done. Yields a record whose ``pressed`` says whether it happened; a
+    second press raises :class:`Interrupted`, as anywhere.
+    """
+    record = _Pressed()
+    token = _CTRL_C_STOPS_TRAINING.set(record)
+    try:
+        yield record
+    finally:
+        _CTRL_C_STOPS_TRAINING.reset(token)
 
 
 class SearchMonitor:

@@ -24,6 +24,7 @@ plan, as its parent class.
 
 import contextlib
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -52,8 +53,13 @@ from ._compat import (
     warn_or_raise_about_fit_failures,
 )
 from ._engine import CandidateRunner, WorkerLostError
-from ._ensemble import LIBRARY_SIZE, out_of_fold, select
-from ._monitor import Interrupted, SearchMonitor, SearchStopped
+from ._ensemble import LIBRARY_SIZE, library_rows, out_of_fold, select
+from ._monitor import (
+    Interrupted,
+    SearchMonitor,
+    SearchStopped,
+    ctrl_c_stops_training,
+)
 from ._network import TrainingDeadlinePassed, training_deadline
 from ._warn import warn_user
 
@@ -91,6 +97,10 @@ class SearchPlan:
         Whether successive halving's rungs below the last train on a
         subsample of the rows as well as on fewer epochs (``resource="auto"``
         on large data); the other strategies ignore it.
+    keep_library : bool
+        Whether to keep the out-of-fold predictions the ensemble chose from
+        (``ensemble_library_``), for the next round of a warm start to
+        choose among every round's candidates.
     """
 
     monitor: SearchMonitor | None = None
@@ -102,6 +112,7 @@ class SearchPlan:
     ensemble_size: object = 1
     random_state: object = None
     lower_rung_rows: bool = False
+    keep_library: bool = False
 
 
 def common_parameters(settings):
@@ -390,6 +401,19 @@ class _EngineSearchMixin(BaseSearchCV):
         """Return how many candidates the search evaluates without a budget."""
         raise NotImplementedError
 
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        results = super()._format_results(candidate_params, n_splits, out, more_results)
+        if "iter" in results:
+            # Successive halving chooses from its highest rung: rank 1 is
+            # the best there, as the guide's sorting by rank_test_score
+            # assumes. scikit-learn's halving ranks every rung together.
+            for key in [k for k in results if k.startswith("rank_test_")]:
+                metric = key.removeprefix("rank_test_")
+                results[key] = _rank_by_rung_then_score(
+                    results["iter"], results["mean_test_" + metric]
+                )
+        return results
+
     def planned_work(self, starting=(), n_train=None):
         """Return the training one candidate costs at each rung, and their sizes.
 
@@ -613,17 +637,45 @@ class _EngineSearchMixin(BaseSearchCV):
             self.best_estimator_ = earlier.best_estimator_
             self.refit_time_ = earlier.refit_time_
         else:
-            self.best_estimator_, self.refit_time_ = refit(
-                job.base_estimator, self.refit_params(self.best_index_), job.X,
-                job.y, job.fit_params, tasks, "refit-with-best-params",
-            )  # fmt: skip
+            self.best_estimator_, self.refit_time_ = self._refit_best(
+                job, monitor, tasks
+            )
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
         offset = len(results["params"]) - len(found.candidate_params)
         predictions = {
             row + offset: values for row, values in found.predictions.items()
         }
+        if earlier is not None:  # the earlier rounds' rows come first, as they were
+            predictions = {**getattr(earlier, "predictions", {}), **predictions}
         self._fit_ensemble(job, predictions, plan, monitor, tasks)
+        if plan.keep_library:
+            scores = results[f"mean_test_{ranking_metric(results, self.refit)}"]
+            self.ensemble_library_ = {
+                row: predictions[row] for row in library_rows(predictions, scores)
+            }
+
+    def _refit_best(self, job, monitor, tasks):
+        """Refit the best candidate on all the data; a first Ctrl-C ends its training.
+
+        The network then keeps the epochs it trained, as scikit-learn's MLPs
+        do on Ctrl-C, the search stops as interrupted and
+        ``refit_interrupted_`` is True: the work of the search is kept. A
+        Ctrl-C before the first epoch leaves nothing to keep, and aborts.
+        """
+        with ctrl_c_stops_training() as ctrl_c, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Training interrupted by user")
+            try:
+                estimator, seconds = refit(
+                    job.base_estimator, self.refit_params(self.best_index_),
+                    job.X, job.y, job.fit_params, tasks, "refit-with-best-params",
+                )  # fmt: skip
+            except KeyboardInterrupt:  # outside the epochs: nothing trained
+                raise Interrupted(1) from None
+        self.refit_interrupted_ = ctrl_c.pressed
+        if ctrl_c.pressed:
+            monitor.stop("interrupted")
+        return estimator, seconds
 
     def _fit_ensemble(self, job, predictions, plan, monitor, tasks):
         """Choose the ensemble by greedy selection and refit its members.
@@ -673,8 +725,13 @@ class _EngineSearchMixin(BaseSearchCV):
                 "gives it more to choose from.",
                 UserWarning,
             )
-        self.ensemble_score_ = chosen.score
         self.ensemble_single_score_ = chosen.single_score
+        if len(chosen.rows) == 1:
+            # One member is no ensemble: the model is the candidate the
+            # selection rule chose, as ``best_estimator_`` says.
+            self.ensemble_score_ = chosen.single_score
+            return
+        self.ensemble_score_ = chosen.score
         members, weights, rows = [], [], []
         for row, weight in zip(chosen.rows, chosen.weights, strict=True):
             member = self._refit_member(job, row, monitor, tasks)
@@ -765,3 +822,19 @@ class _EngineSearchMixin(BaseSearchCV):
         finally:
             del self._plan
         return self
+
+
+def _rank_by_rung_then_score(rungs, means):
+    """Rank rows by rung (highest first), then by mean score; NaN last.
+
+    Ties share the lowest rank, as scikit-learn ranks.
+    """
+    keys = list(
+        zip(-np.asarray(rungs), -np.nan_to_num(means, nan=-np.inf), strict=True)
+    )
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    ranks = np.empty(len(keys), dtype=np.int32)
+    for position, row in enumerate(order):
+        tied = position and keys[row] == keys[order[position - 1]]
+        ranks[row] = ranks[order[position - 1]] if tied else position + 1
+    return ranks

@@ -33,6 +33,7 @@ from ._build import (
     build,
     check_fit_params,
     check_settings,
+    halving_resource,
     lower_rung_rows,
     num_rows,
     resolve_cv,
@@ -58,6 +59,7 @@ from ._network import DropoutMLPClassifier, DropoutMLPRegressor
 from ._search import SEARCHES
 from ._searchbase import SearchPlan
 from ._searchbase import ranking_metric as _results_metric
+from ._steps import final_step
 from ._warm import WarmState, previous_round
 from ._warn import warn_user
 
@@ -373,6 +375,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             previous=previous,
             ensemble_rounds=ensemble_rounds,
             lower_rung_rows=lower_rung_rows(self, n_samples),
+            keep_library=self.warm_start and ensemble_rounds > 1,
             ensemble_size=self.ensemble_size,
             random_state=self.random_state,
         )
@@ -403,7 +406,16 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             f"{getattr(self, 'best_score_', float('nan')):.4f}); "
             f"stop_reason_ is {self.stop_reason_!r}."
         )
-        if self.stop_reason_ == "interrupted":
+        if getattr(search, "refit_interrupted_", False):
+            warn_user(
+                "Interrupted (Ctrl-C) during the refit of the best candidate, after "
+                f"{monitor.n_evaluated} of {monitor.n_planned} candidates had "
+                f"finished: {_epochs_trained(self.best_estimator_)}; predictions "
+                "come from it, and stop_reason_ is 'interrupted'. Fit again to "
+                "train it in full. A second Ctrl-C aborts the fit.",
+                UserWarning,
+            )
+        elif self.stop_reason_ == "interrupted":
             warn_user(
                 f"Interrupted (Ctrl-C) after {kept} A second Ctrl-C aborts the fit.",
                 UserWarning,
@@ -467,8 +479,8 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         best = self._refitted_estimator("predict")
         X = self._validate_X(X)
         members, weights = self._ensemble()
-        if len(members) == 1:
-            return best.predict(X)
+        if len(members) == 1:  # the best, or the one member a cut ensemble kept
+            return members[0].predict(X)
         if is_classifier(self):
             proba = weighted_mean(members, weights, "predict_proba", X)
             return best.classes_[np.argmax(proba, axis=1)]
@@ -485,7 +497,7 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         # comes first in the MRO and would measure something else.
         best = self._refitted_estimator("score")
         search = getattr(self, "search_", None)
-        if len(self._ensemble()[0]) > 1:
+        if self._ensemble()[0] != [best]:
             # The ensemble's predictions, scored as the search scored.
             if self.scoring is None:  # the task's own metric, as the MLP's score
                 task = ClassifierMixin if is_classifier(self) else RegressorMixin
@@ -602,6 +614,19 @@ def ranking_metric(tuner):
     return _results_metric(tuner.cv_results_, tuner.refit)
 
 
+def rungs_grow_epochs(tuner):
+    """Tell whether the fitted ``tuner``'s rungs trained for more epochs, or samples.
+
+    Its search says, as it was built; a loaded model has no search object
+    (``io.save`` leaves it behind), and its settings say the same.
+    """
+    search = getattr(tuner, "search_", None)
+    if search is not None:
+        return search.rungs_grow_epochs()
+    resource = halving_resource(tuner.resource, tuner._template_estimator())
+    return SEARCHES[tuner.search].grows_epochs(resource)
+
+
 def candidates_best_first(tuner):
     """Return the rows of ``cv_results_`` in the order to show them.
 
@@ -639,6 +664,18 @@ def _fit_hooks(tuner, X, y):
         for hook in _FIT_HOOKS:
             stack.enter_context(hook(tuner, X, y))
         yield
+
+
+def _epochs_trained(estimator):
+    """Say how far a refit cut short by Ctrl-C trained its network."""
+    network = final_step(estimator)
+    trained = getattr(network, "n_iter_", None)
+    if trained is None:
+        return "the network kept what it had trained"
+    return (
+        f"its network kept the {trained} epochs it had trained, of "
+        f"max_iter={network.max_iter}"
+    )
 
 
 def _silence_refit_warnings():
@@ -786,11 +823,11 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         proba : ndarray of shape (n_samples, n_classes)
             The probability of each class, in the order of ``classes_``.
         """
-        best = self._refitted_estimator("predict_proba")
+        self._refitted_estimator("predict_proba")
         X = self._validate_X(X)
         members, weights = self._ensemble()
         if len(members) == 1:
-            return best.predict_proba(X)
+            return members[0].predict_proba(X)
         return weighted_mean(members, weights, "predict_proba", X)
 
     @available_if(_best_estimator_has("predict_log_proba"))
@@ -807,9 +844,10 @@ class TunedMLPClassifier(ClassifierMixin, _BaseTunedMLP):
         log_proba : ndarray of shape (n_samples, n_classes)
             The log-probability of each class, in the order of ``classes_``.
         """
-        best = self._refitted_estimator("predict_log_proba")
-        if len(self._ensemble()[0]) == 1:
-            return best.predict_log_proba(self._validate_X(X))
+        self._refitted_estimator("predict_log_proba")
+        members, _ = self._ensemble()
+        if len(members) == 1:
+            return members[0].predict_log_proba(self._validate_X(X))
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

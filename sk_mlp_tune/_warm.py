@@ -1,6 +1,6 @@
 """The warm start: what a fit records, and whether the next one continues it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import joblib
 
@@ -23,6 +23,9 @@ class WarmState:
     best_estimator_: object
     refit_time_: float
     n_max_iter_reached: int
+    # The out-of-fold predictions an ensemble chose from, by row: the next
+    # round's ensemble chooses among every round's candidates.
+    predictions: dict = field(default_factory=dict)
 
     @classmethod
     def after(cls, tuner, X, y, previous):
@@ -41,6 +44,7 @@ class WarmState:
             best_estimator_=getattr(tuner, "best_estimator_", None),
             refit_time_=getattr(tuner, "refit_time_", None),
             n_max_iter_reached=tuner.n_max_iter_reached_,
+            predictions=getattr(search, "ensemble_library_", {}),
         )
 
     def same_data(self, X, y):

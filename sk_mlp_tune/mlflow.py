@@ -48,7 +48,7 @@ from ._compat import (
     mlflow_training_session_active,
 )
 from ._steps import epochs_name
-from ._tuned import _BaseTunedMLP, candidates_best_first
+from ._tuned import _BaseTunedMLP, candidates_best_first, rungs_grow_epochs
 from .io import trusted_types
 
 mlflow = import_optional("mlflow", extra="mlflow", needed_by="sk_mlp_tune.mlflow")
@@ -300,7 +300,7 @@ def _rung_epochs(tuner, results, template):
     ``n_resources`` epochs; halving over ``n_samples`` trains on that many
     samples, and the other strategies have no rungs.
     """
-    if "n_resources" in results and tuner.search_.rungs_grow_epochs():
+    if "n_resources" in results and rungs_grow_epochs(tuner):
         return epochs_name(template)
     return None
 

@@ -15,7 +15,7 @@ from sklearn.base import is_classifier
 from ._compat import import_optional
 from ._search import default_param_space
 from ._space import Choice, resolve_space
-from ._tuned import _BaseTunedMLP, ranking_metric
+from ._tuned import _BaseTunedMLP, ranking_metric, rungs_grow_epochs
 
 
 def _pyplot():
@@ -142,7 +142,7 @@ def _rung_groups(tuner):
     if "iter" not in results:
         every_row = np.arange(len(results["params"]))
         return [("candidate (mean ± sd over folds)", every_row)]
-    grows_epochs = tuner.search_.rungs_grow_epochs()
+    grows_epochs = rungs_grow_epochs(tuner)
     unit = "epochs" if grows_epochs else "samples"
     rungs = np.asarray(results["iter"])
     groups = []

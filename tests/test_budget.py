@@ -299,8 +299,16 @@ def test_progress_line_gives_the_estimate_a_line_of_its_own():
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("search", ["halving", "asha"])
-def test_progress_estimates_the_whole_fit_after_the_first_rung(search, capsys):
-    """The rungs' work is known: halving's and asha's lines estimate the end."""
+def test_progress_estimates_the_whole_fit_after_the_first_rung(search, monkeypatch):
+    """The rungs' work is known: halving's and asha's lines get an estimate."""
+    updates = []  # (candidates done, estimated total), as the line is told
+    real_update = ProgressLine.update
+
+    def record(self, n_done, best, elapsed, detail="", rung=0, total=None):
+        updates.append((n_done, total))
+        real_update(self, n_done, best, elapsed, detail, rung, total)
+
+    monkeypatch.setattr(ProgressLine, "update", record)
     X, y = make_classification(600, n_features=20, random_state=0)
     tuner = TunedMLPClassifier(
         DropoutMLPClassifier(max_iter=90, random_state=0),
@@ -308,13 +316,13 @@ def test_progress_estimates_the_whole_fit_after_the_first_rung(search, capsys):
         search=search, n_iter=9, cv=2, verbose=1, random_state=0,
         portfolio=False,
     ).fit(X, y)  # fmt: skip
-    lines = capsys.readouterr().err.strip().splitlines()
-    estimated = [i for i, text in enumerate(lines) if " s of about " in text]
-    assert estimated, "no estimate of the whole fit was shown"
     assert tuner.search_.n_candidates_[0] == 9
+    estimated = [n_done for n_done, total in updates if total is not None]
+    assert estimated, "no estimate of the whole fit was made"
+    assert updates[-1][1] is not None
     if search == "halving":  # not before the first rung's 9 have finished
-        first = lines[estimated[0]]
-        assert int(first.split("/")[0].split()[-1]) >= 9
+        assert min(estimated) >= 9
+        assert all(total is None for n_done, total in updates if n_done < 9)
 
 
 def test_progress_is_silent_by_default(iris, fast_mlp, capsys):

@@ -1,5 +1,6 @@
 """The ensemble of the best candidates (``ensemble_size``): selection, fit, predict."""
 
+import dataclasses
 import pickle
 import re
 import warnings
@@ -310,8 +311,10 @@ def test_a_member_that_would_overrun_max_time_is_not_refitted(noisy, monkeypatch
     monitor = type(
         "Spent", (), {"elapsed": 9.99, "max_time": 10, "stop_reason": "completed"}
     )()
+    # The folds' training rows scale a member's fold fit time to all rows.
+    job = type("Job", (), {"X": X, "splits": lambda self: [(np.arange(400), None)]})()
     row = next(r for r in tuner.ensemble_indices_ if r != tuner.best_index_)
-    assert tuner.search_._refit_member(None, row, monitor, None) is None
+    assert tuner.search_._refit_member(job, row, monitor, None) is None
 
 
 def test_a_skops_file_predicts_as_the_ensemble_did(ensemble, noisy, tmp_path):
@@ -347,19 +350,59 @@ def test_a_resumed_asha_search_builds_the_same_ensemble(noisy, tmp_path):
     np.testing.assert_allclose(tuner.predict_proba(X_test), proba)
 
 
-def test_warm_start_ensembles_the_last_round(noisy):
-    """Check that a continued round draws on its own candidates."""
-    X, y, X_test, _ = noisy
+def test_warm_start_ensembles_every_rounds_candidates(noisy):
+    """Check that a continued round chooses among the candidates of every round.
+
+    The second round searches a poor space (one neuron, a heavy penalty).
+    Before, its ensemble came from those alone while ``best_score_`` was the
+    first round's, and ``predict`` scored far below ``best_estimator_``.
+    """
+    X, y, X_test, y_test = noisy
     tuner = _tuner(warm_start=True, ensemble_size=4, n_iter=4)
     _fit(tuner, X, y)
-    tuner.set_params(n_iter=8)
-    _fit(tuner, X, y)
-    n_rows = len(tuner.cv_results_["params"])
-    assert n_rows == 12
-    assert all(r >= 4 for r in tuner.ensemble_indices_ if r != tuner.best_index_)
+    first_round = len(tuner.cv_results_["params"])
+    poor = {"hidden_layer_sizes": [(1,)], "alpha": [10.0, 30.0, 100.0]}
+    _fit(tuner.set_params(n_iter=3, param_space=poor), X, y)
+    assert len(tuner.cv_results_["params"]) == first_round + 3
+    assert tuner.best_index_ < first_round
+    assert any(row < first_round for row in tuner.ensemble_indices_)
     assert tuner.ensemble_weights_.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(
         tuner.predict_proba(X_test), _by_hand(tuner, "predict_proba", X_test)
+    )
+    alone = accuracy_score(y_test, tuner.best_estimator_.predict(X_test))
+    assert accuracy_score(y_test, tuner.predict(X_test)) >= alone - 0.05
+
+
+def test_a_selection_of_one_member_is_the_best_alone(noisy, monkeypatch):
+    """Check that what predict uses is what ensemble_*_ describe, for one member.
+
+    Before, a one-member ensemble other than the best was described by
+    ``ensemble_indices_`` and ignored by ``predict``.
+    """
+    X, y, X_test, _ = noisy
+    chosen = {}
+    real_select = _searchbase.select
+
+    def one_member(*args, **kwargs):
+        selection = real_select(*args, **kwargs)
+        other = next(r for r in args[0] if r != chosen["best"])
+        return dataclasses.replace(selection, rows=[other], weights=np.ones(1))
+
+    monkeypatch.setattr(_searchbase, "select", one_member)
+    tuner = _tuner(ensemble_size=4)
+    real_select_best = _searchbase._EngineSearchMixin._select_best_index
+
+    def remember(self, *args):
+        chosen["best"] = real_select_best(self, *args)
+        return chosen["best"]
+
+    monkeypatch.setattr(_searchbase._EngineSearchMixin, "_select_best_index", remember)
+    _fit(tuner, X, y)
+    assert tuner.ensemble_indices_ == [tuner.best_index_]
+    assert tuner.ensemble_estimators_ == [tuner.best_estimator_]
+    np.testing.assert_array_equal(
+        tuner.predict_proba(X_test), tuner.best_estimator_.predict_proba(X_test)
     )
 
 

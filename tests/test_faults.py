@@ -65,6 +65,34 @@ class InterruptingMLP(MLPClassifier):
         return super().fit(X, y, **params)
 
 
+class InterruptedInTraining(MLPClassifier):
+    """An MLP that presses Ctrl-C during the epochs of chosen fits, made long.
+
+    ``interrupt_at`` as :class:`InterruptingMLP`'s, but the fit trains until
+    the Ctrl-C, 0.5 s in, lands inside its epoch loop, where scikit-learn's
+    MLPs stop and keep the network trained so far.
+    """
+
+    fits = 0
+
+    def __init__(self, alpha=1e-4, max_iter=30, warm_start=False, *, interrupt_at=(),
+                 random_state=0):  # fmt: skip
+        super().__init__(
+            hidden_layer_sizes=(5,), alpha=alpha, max_iter=max_iter,
+            warm_start=warm_start, random_state=random_state,
+        )  # fmt: skip
+        self.interrupt_at = interrupt_at
+
+    def fit(self, X, y, **params):
+        """Count the fit; train until a Ctrl-C if it is one of ``interrupt_at``."""
+        type(self).fits += 1
+        if type(self).fits in self.interrupt_at:
+            # Beyond the parameters of this test double, set as attributes.
+            self.max_iter, self.tol, self.n_iter_no_change = 10**6, 0.0, 10**6
+            threading.Timer(0.5, _thread.interrupt_main).start()
+        return super().fit(X, y, **params)
+
+
 class DyingMLP(MLPClassifier):
     """An MLP whose process dies (SIGKILL) when it fits with ``die=True``.
 
@@ -291,6 +319,37 @@ def test_second_ctrl_c_aborts_the_refit(iris):
         previous.fit(X, y)
     np.testing.assert_array_equal(previous.predict_proba(X), expected)
     assert previous.stop_reason_ == "completed"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_first_ctrl_c_during_the_refit_keeps_the_search_and_the_network(iris):
+    """Check that a Ctrl-C in the refit's epochs ends them, not the fit.
+
+    Before, the fit raised KeyboardInterrupt and every finished candidate
+    was lost (the command line wrote nothing).
+    """
+    X, y = iris
+    InterruptedInTraining.fits = 0
+    tuner = TunedMLPClassifier(
+        InterruptedInTraining(interrupt_at=(7,)),  # 6 fold fits, then the refit
+        param_space={"alpha": [1e-4, 1e-2]}, search="grid", cv=3,
+        random_state=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    assert time.perf_counter() - start < TIME_LIMIT
+    assert tuner.stop_reason_ == "interrupted"
+    assert len(tuner.cv_results_["params"]) == 2
+    trained = tuner.best_estimator_.n_iter_
+    assert 0 < trained < 10**6
+    said = [str(w.message) for w in caught if "Interrupted (Ctrl-C)" in str(w.message)]
+    assert len(said) == 1
+    assert "during the refit of the best candidate" in said[0]
+    assert f"kept the {trained} epochs it had trained" in said[0]
+    assert not [w for w in caught if "Training interrupted" in str(w.message)]
+    assert tuner.predict(X).shape == y.shape
 
 
 def _long_search(search, **params):
@@ -605,3 +664,30 @@ def test_fits_leave_no_memmapped_file_behind(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["grid left 0", "asha left 0"]
     assert "leaked" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.timeout(30)  # a FIFO opened for reading blocked the fit forever
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device", "missing folder"])
+def test_a_checkpoint_that_is_no_regular_file_is_refused_at_once(iris, tmp_path, kind):
+    """Check that only a regular file (or a new one) is taken, before any fit."""
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("needs os.mkfifo (POSIX) to make a named pipe")
+        path = tmp_path / "journal"
+        os.mkfifo(path)
+    elif kind == "device":
+        if not os.path.exists(os.devnull) or os.name != "posix":
+            pytest.skip("needs /dev/null, a POSIX character device")
+        path = os.devnull
+    else:
+        path = tmp_path if kind == "folder" else tmp_path / "absent" / "journal"
+    said = {
+        "fifo": "is a named pipe",
+        "folder": "is a folder",
+        "device": "is a device",
+        "missing folder": "in a folder that does not exist",
+    }[kind]
+    tuner = TunedMLPClassifier(search="asha", checkpoint=path, random_state=0)
+    with pytest.raises(ValueError, match=f"checkpoint=.* {said}"):
+        tuner.fit(*iris)
+    assert not hasattr(tuner, "cv_results_")
