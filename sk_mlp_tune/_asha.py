@@ -604,7 +604,7 @@ class _AshaTasks:
                 self.template,
                 *self.raw_data,
                 {**task.params, context["resource"]: task.epochs},
-                self.folds[0],
+                self.folds,
                 {
                     "scorer": context["scorer"],
                     "fit_params": context["fit_params"],

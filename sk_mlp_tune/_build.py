@@ -39,6 +39,12 @@ HOLDOUT_SHARE = 0.2
 
 def check_settings(tuner):
     """Refuse, before any fit, settings that cannot be searched together."""
+    if isinstance(tuner.ensemble_size, bool):
+        raise ValueError(
+            f"ensemble_size={tuner.ensemble_size!r} is a bool, not a number of "
+            "rounds: give an integer (10 lets up to 10 networks share the vote), "
+            "1 for the best network alone, or 'auto'."
+        )
     strategy = SEARCHES[tuner.search]
     template = tuner._template_estimator()
     # Refuses a refit that names no metric, before any fit.

@@ -199,7 +199,7 @@ SHARED_PARAMETERS = """
         so it is not the default. With grid, random, Bayesian or halving
         search, a callable ``refit`` chooses by itself.
 
-    ensemble_size : int or "auto", default="auto"
+    ensemble_size : int in [1, 500] or "auto", default="auto"
         Rounds of greedy ensemble selection (Caruana et al., 2004). ``1``
         predicts with the best network alone. Greater, each round adds,
         with replacement, the candidate whose out-of-fold predictions most

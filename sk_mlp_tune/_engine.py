@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from ._callbacks import received
@@ -695,7 +695,7 @@ class _CandidateFolds:
                 self.X,
                 self.y,
                 self.candidates[candidate],
-                self.splits[0],
+                self.splits,
                 self.options,
             )
         # The refit trains on every sample; the folds' fits on a share each.
@@ -716,33 +716,69 @@ def _cut_by_deadline(fit_error):
     return fit_error is not None and "TrainingDeadlinePassed" in fit_error
 
 
-def _raise_if_unscorable(scores, fit_errors, template, X, y, params, fold, options):
-    """Stop the search when its first candidate was fitted but scored on no fold.
+def _raise_if_unscorable(scores, fit_errors, template, X, y, params, folds, options):
+    """Stop the search when its first candidate was fitted but a fold could not score.
 
-    Then the metric cannot score this task (``roc_auc`` on three classes,
-    say), and no candidate would get a score: say why at once, in one
-    error, rather than run the whole search on NaN. The scorer's own error
-    comes from scoring the first fold again, here, with errors raised.
+    On no fold, the metric cannot score this task (``roc_auc`` on three
+    classes, say); on some folds only, a class with fewer rows than folds
+    leaves some folds without it, which a metric over the labels it sees
+    (``neg_log_loss``) cannot score. Either way no candidate would get a
+    mean score: say why at once, in one error, rather than run the whole
+    search on NaN. The scorer's own error comes from scoring such a fold
+    again, here, with errors raised.
     """
-    if any(error is not None for error in fit_errors) or np.isfinite(scores).any():
+    if any(error is not None for error in fit_errors):
         return
-    train, test = fold
+    unscored = [i for i, score in enumerate(scores) if not np.isfinite(score)]
+    rare = _rare_classes(y, len(folds)) if is_classifier(template) else {}
+    if not unscored or (len(unscored) < len(scores) and not rare):
+        return  # a NaN on some folds, of no known cause: as any NaN score
+    train, test = folds[unscored[0]]
     try:
         fit_and_score(
             clone(template), X, y, train=train, test=test, parameters=params,
             **{**options, "error_score": "raise", "return_train_score": False},
         )  # fmt: skip
     except Exception as error:  # the scorer's, whatever it is
-        cause = f"{type(error).__name__}: {error}".strip().splitlines()[-1]
+        cause = _shortened(f"{type(error).__name__}: {error}".strip().splitlines()[-1])
     else:
         return  # it scored this time: the search goes on, as for a NaN score
     scorer = options["scorer"]
+    if len(unscored) < len(scores):
+        classes = ", ".join(
+            f"{label!r} ({count} rows)" for label, count in rare.items()
+        )
+        raise ValueError(
+            f"The first candidate was scored on {len(scores) - len(unscored)} of "
+            f"{len(scores)} folds; on the others the scoring ({scorer}) failed: "
+            f"{cause}. The class{'es' if len(rare) > 1 else ''} {classes} "
+            f"{'have' if len(rare) > 1 else 'has'} fewer rows than the "
+            f"{len(folds)} folds, so some folds train or test without "
+            f"{'them' if len(rare) > 1 else 'it'}, and no candidate would get a "
+            "mean score. Merge or drop the rare class, use fewer folds (cv=2), "
+            "or a metric that scores any fold, such as 'accuracy'."
+        )
     raise ValueError(
         f"The first candidate was fitted on every fold but scored on none: the "
         f"scoring ({scorer}) cannot score this task, so no candidate would get "
         f"a score. Its error: {cause}. Choose a metric that fits the task (for "
         "more than two classes, e.g. 'roc_auc_ovr' or 'f1_macro')."
     )
+
+
+def _rare_classes(y, n_splits):
+    """Return ``{label: rows}`` of the classes with fewer rows than folds."""
+    labels, counts = np.unique(np.asarray(y), return_counts=True)
+    return {
+        label.item() if isinstance(label, np.generic) else label: int(count)
+        for label, count in zip(labels, counts, strict=True)
+        if count < n_splits
+    }
+
+
+def _shortened(text, limit=300):
+    """Return ``text`` cut to ``limit`` characters: an error may echo whole arrays."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _dispatched_ahead(pre_dispatch, n_workers):

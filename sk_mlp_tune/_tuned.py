@@ -63,6 +63,8 @@ from ._steps import final_step
 from ._warm import WarmState, previous_round
 from ._warn import warn_user
 
+MAX_ENSEMBLE_ROUNDS = 500
+
 # What fit copies from the fitted search object; the names mean what they
 # mean on GridSearchCV, and the ensemble's are set with the refit.
 _SEARCH_RESULTS = (
@@ -147,8 +149,10 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         "checkpoint": [str, os.PathLike, None],
         "portfolio": ["boolean", list],
         "selection": [StrOptions(set(SELECTIONS))],
+        # Rounds of greedy selection over at most 50 candidates: past a few
+        # hundred they change nothing but the time (10**6 took hours).
         "ensemble_size": [
-            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Integral, 1, MAX_ENSEMBLE_ROUNDS, closed="both"),
             StrOptions({"auto"}),
         ],
     }

@@ -691,3 +691,40 @@ def test_a_checkpoint_that_is_no_regular_file_is_refused_at_once(iris, tmp_path,
     with pytest.raises(ValueError, match=f"checkpoint=.* {said}"):
         tuner.fit(*iris)
     assert not hasattr(tuner, "cv_results_")
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")
+@pytest.mark.parametrize("search", ["grid", "asha"])
+def test_a_class_rarer_than_the_folds_stops_the_search_at_once(iris, search):
+    """Check that a metric that fails on some folds stops after the first candidate.
+
+    Iris with a class of 2 rows and 3 folds: the fold whose training holds
+    both has no such row to test, and neg_log_loss cannot score it. Every
+    candidate scored NaN, and the fit failed only at its end.
+    """
+    X, y = iris
+    y = y.copy()
+    y[:2] = 3
+    tuner = TunedMLPClassifier(
+        MLPClassifier(max_iter=20), param_space={"alpha": [1e-4, 1e-3, 1e-2]},
+        search=search, n_iter=3, scoring="neg_log_loss", cv=3, random_state=0,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"class 3 \(2 rows\) has fewer") as raised:
+        tuner.fit(X, y)
+    assert "scored on 2 of 3 folds" in str(raised.value)
+    assert "cv=2" in str(raised.value)
+    assert not hasattr(tuner, "cv_results_")
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [(True, "is a bool, not a number of rounds"), (10**6, "range \\[1, 500\\]")],
+)
+def test_an_ensemble_size_of_no_sense_is_refused_before_any_fit(iris, size, said):
+    """ensemble_size=True was taken as 1, and 10**6 rounds would take hours."""
+    tuner = TunedMLPClassifier(ensemble_size=size)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=said):
+        tuner.fit(*iris)
+    assert time.perf_counter() - start < 5
+    assert not hasattr(tuner, "cv_results_")
