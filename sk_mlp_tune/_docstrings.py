@@ -173,8 +173,10 @@ SHARED_PARAMETERS = """
         uninterrupted one (seeded, ``n_jobs=1``). Other data or settings are
         refused and the file left as it is. Needs an integer
         ``random_state``, since resuming replays the search's decisions.
-        The file holds pickles: load only checkpoints you wrote. None
-        records nothing.
+        The file holds plain JSON records (scores, times, epochs), no
+        pickles and no models: reading one runs no code. It must be a
+        regular file, or a new one in an existing folder. None records
+        nothing.
 
     portfolio : bool or list of dict, default=True
         The candidates evaluated after the estimator's own settings, before

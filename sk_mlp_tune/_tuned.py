@@ -335,6 +335,14 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         check_fit_params(
             search.estimator, fit_params, num_rows(X), routed=_routing_enabled()
         )
+        if not type(search).grid_space and self.n_iter == 1 and starting:
+            # Every search starts from the estimator's own settings.
+            warn_user(
+                "n_iter=1 evaluates the estimator's own settings only: no "
+                "candidate is drawn from the space, and nothing is tuned. Give "
+                "n_iter=2 or more to search it.",
+                UserWarning,
+            )
         if previous is not None and search.n_planned_candidates() == 0:
             warn_user(
                 "warm_start=True, but the previous fit already evaluated every "

@@ -728,3 +728,17 @@ def test_an_ensemble_size_of_no_sense_is_refused_before_any_fit(iris, size, said
         tuner.fit(*iris)
     assert time.perf_counter() - start < 5
     assert not hasattr(tuner, "cv_results_")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("search", ["random", "asha"])
+def test_an_n_iter_of_one_says_it_tunes_nothing(iris, search):
+    """Check the word: asha with n_iter=1 evaluated the estimator's settings alone."""
+    X, y = iris
+    tuner = TunedMLPClassifier(
+        MLPClassifier(max_iter=20), param_space={"alpha": [1e-4, 1e-2]},
+        search=search, n_iter=1, cv=2, random_state=0,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="n_iter=1 evaluates the estimator's own"):
+        tuner.fit(X, y)
+    assert len({str(p) for p in tuner.cv_results_["params"]}) == 1
