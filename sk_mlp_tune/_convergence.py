@@ -55,7 +55,10 @@ def _advice(tuner, search, max_iter):
     """Say how to train longer, in the terms of the estimator searched."""
     network = final_step(search.estimator)
     lbfgs = getattr(network, "solver", None) == "lbfgs"
-    larger = 2 * max_iter
+    # Never below what the estimator has: a low rung's max_iter is the
+    # search's choice, not the user's (halving cut short trained for 22).
+    own = getattr(network, "max_iter", max_iter)
+    larger = 2 * max(max_iter, own if isinstance(own, numbers.Integral) else 0)
     how = f"{epochs_parameter(search.estimator)}={larger} on the estimator"
     if network is search.estimator:
         solver = "solver='lbfgs', " if lbfgs else ""

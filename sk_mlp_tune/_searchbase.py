@@ -23,6 +23,7 @@ plan, as its parent class.
 """
 
 import contextlib
+import numbers
 import time
 import warnings
 from collections import defaultdict
@@ -61,6 +62,7 @@ from ._monitor import (
     ctrl_c_stops_training,
 )
 from ._network import TrainingDeadlinePassed, training_deadline
+from ._steps import epochs_parameter
 from ._warn import warn_user
 
 
@@ -663,12 +665,13 @@ class _EngineSearchMixin(BaseSearchCV):
         ``refit_interrupted_`` is True: the work of the search is kept. A
         Ctrl-C before the first epoch leaves nothing to keep, and aborts.
         """
+        params = self._full_training(self.refit_params(self.best_index_), monitor)
         with ctrl_c_stops_training() as ctrl_c, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Training interrupted by user")
             try:
                 estimator, seconds = refit(
-                    job.base_estimator, self.refit_params(self.best_index_),
-                    job.X, job.y, job.fit_params, tasks, "refit-with-best-params",
+                    job.base_estimator, params, job.X, job.y, job.fit_params,
+                    tasks, "refit-with-best-params",
                 )  # fmt: skip
             except KeyboardInterrupt:  # outside the epochs: nothing trained
                 raise Interrupted(1) from None
@@ -676,6 +679,32 @@ class _EngineSearchMixin(BaseSearchCV):
         if ctrl_c.pressed:
             monitor.stop("interrupted")
         return estimator, seconds
+
+    def _full_training(self, params, monitor):
+        """Return ``params`` with the estimator's own epochs if a cut search allows.
+
+        A search with rungs of epochs that stopped early (the budget, Ctrl-C,
+        a dead worker) chose among candidates trained for a low rung's
+        epochs. The refit trains the winner for the estimator's own
+        ``max_iter`` where the budget leaves room for it (its estimated refit
+        scaled by the epochs); else, or after Ctrl-C (the user asked to end),
+        for the rung's, and ``refit_epochs_`` records both, for the tuner's
+        one warning.
+        """
+        self.refit_epochs_ = None
+        if monitor.stop_reason == "completed" or not self.rungs_grow_epochs():
+            return params
+        name = getattr(self, "resource", None) or epochs_parameter(self.estimator)
+        own, trained = self.estimator.get_params().get(name), params.get(name)
+        if not isinstance(trained, numbers.Integral) or not trained < own:
+            return params
+        room = monitor.max_time is None or (
+            monitor.elapsed + monitor.refit_estimate * own / trained <= monitor.max_time
+        )
+        if monitor.stop_reason != "interrupted" and room:
+            return {**params, name: own}
+        self.refit_epochs_ = (trained, own)
+        return params
 
     def _fit_ensemble(self, job, predictions, plan, monitor, tasks):
         """Choose the ensemble by greedy selection and refit its members.

@@ -429,7 +429,15 @@ class _BaseTunedMLP(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             )
         elif self.stop_reason_ == "interrupted":
             warn_user(
-                f"Interrupted (Ctrl-C) after {kept} A second Ctrl-C aborts the fit.",
+                f"Interrupted (Ctrl-C) after {kept}{_under_trained(search)} A "
+                "second Ctrl-C aborts the fit.",
+                UserWarning,
+            )
+        elif self.stop_reason_ == "max_time" and getattr(search, "refit_epochs_", None):
+            warn_user(
+                f"max_time={self.max_time} ended the search before its last rung: "
+                f"{_under_trained(search).strip()} A larger max_time trains it in "
+                "full.",
                 UserWarning,
             )
         elif self.stop_reason_ == "worker_lost":
@@ -676,6 +684,18 @@ def _fit_hooks(tuner, X, y):
         for hook in _FIT_HOOKS:
             stack.enter_context(hook(tuner, X, y))
         yield
+
+
+def _under_trained(search):
+    """Say, after a space, that the refit trained less than in full; or nothing."""
+    epochs = getattr(search, "refit_epochs_", None)
+    if not epochs:
+        return ""
+    trained, own = epochs
+    return (
+        f" The chosen network was refitted for its rung's {trained} epochs of "
+        f"max_iter={own}: it is under-trained."
+    )
 
 
 def _epochs_trained(estimator):

@@ -815,3 +815,49 @@ def test_max_time_cuts_slow_dropout_fits_at_an_epoch(digits, search, n_jobs):
     # What was cut short left no trace: every row has every fold's score.
     assert np.isfinite(tuner.cv_results_["mean_test_score"]).all()
     assert tuner.predict(X[:5]).shape == (5,)
+
+
+def _stopped_monitor(reason, max_time=None, elapsed=0.0, refit_estimate=1.0):
+    monitor = SearchMonitor(
+        max_time=max_time, n_planned=9, progress=False,
+        start=time.perf_counter() - elapsed,
+    )  # fmt: skip
+    monitor.estimate_refit(refit_estimate)
+    if reason != "completed":
+        monitor.stop(reason)
+    return monitor
+
+
+@pytest.mark.parametrize(
+    ("reason", "max_time", "epochs"),
+    [
+        ("completed", None, 22),  # a completed search's choice, as it is
+        ("max_time", 60.0, 200),  # 10 s spent, 1 s x 200/22 = 9 s: room
+        ("max_time", 15.0, 22),  # no room for 9 s more: the rung's, said
+        ("interrupted", None, 22),  # Ctrl-C asked to end: the rung's, said
+    ],
+)
+def test_a_search_cut_short_refits_in_full_where_the_budget_allows(
+    reason, max_time, epochs
+):
+    """Halving stopped at a low rung refitted its winner for 22 epochs of 200."""
+    from sk_mlp_tune._search import MonitoredHalvingRandomSearchCV
+
+    search = MonitoredHalvingRandomSearchCV(
+        DropoutMLPClassifier(max_iter=200), {"alpha": [1e-4, 1e-2]},
+        resource="max_iter",
+    )  # fmt: skip
+    monitor = _stopped_monitor(reason, max_time, elapsed=10.0)
+    params = search._full_training({"alpha": 1e-4, "max_iter": 22}, monitor)
+    assert params == {"alpha": 1e-4, "max_iter": epochs}
+    said = reason != "completed" and epochs == 22
+    assert search.refit_epochs_ == ((22, 200) if said else None)
+
+
+def test_the_convergence_advice_never_cuts_the_users_max_iter():
+    """Cut short at a rung of 22 epochs, the advice said max_iter=44 of 200."""
+    from sk_mlp_tune._convergence import _advice
+
+    search = type("Search", (), {"estimator": DropoutMLPClassifier(max_iter=200)})()
+    advice = _advice(TunedMLPClassifier(), search, 22)
+    assert "max_iter=400" in advice
