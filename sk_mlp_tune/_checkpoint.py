@@ -73,8 +73,26 @@ class Checkpoint:
                 )
             if len(magic) < len(CHECKPOINT_MAGIC):
                 return  # a crash before the first line was synced: start over
-            records, self._good_size = _read_records(file)
+            try:
+                records, self._good_size = _read_records(file)
+            except _DamagedRecord as damaged:
+                raise CheckpointError(
+                    f"The checkpoint {self.path!r} holds a record (number "
+                    f"{damaged.number}, counting the header as 0) whose checksum is "
+                    f"right but whose content is not a fold result of ours: "
+                    f"{damaged.why}. It was left as it is and nothing of it was "
+                    "used. Give another checkpoint path, or delete the file to "
+                    "start over."
+                ) from None
+            damaged_header = not records and _header_damaged(file)
         if not records:
+            if damaged_header:
+                raise CheckpointError(
+                    f"The checkpoint {self.path!r} has a damaged header (its "
+                    "checksum fails) before further records; it was left as it "
+                    "is rather than written over. Give another checkpoint path, "
+                    "or delete the file to start over."
+                )
             self._good_size = 0  # a crash before the header was synced
             return
         header = records[0]
@@ -235,12 +253,97 @@ def _read_records(file):
         data = file.read(min(length, _MAX_RECORD))
         if len(data) < length or zlib.crc32(data) != crc:
             break
+        # The checksum holds: the bytes are as written, and must make sense.
         try:
-            records.append(json.loads(data))
-        except ValueError:  # a record we cannot read ends the journal
-            break
+            record = json.loads(data)
+        except (ValueError, RecursionError) as error:
+            raise _DamagedRecord(len(records), _why(error)) from None
+        why = _check_header(record) if not records else _check_result(record)
+        if why is not None:
+            raise _DamagedRecord(len(records), why)
+        records.append(record)
         good = file.tell()
     return records, good
+
+
+def _header_damaged(file):
+    """Tell whether a header that fails its checksum is damaged, not torn.
+
+    A crash mid-write leaves the header last in the file, and its length
+    within reason; anything after it, or a length past any header's, is
+    damage, and the journal is refused rather than written over.
+    """
+    file.seek(len(CHECKPOINT_MAGIC))
+    head = file.read(Checkpoint._FRAME.size)
+    if len(head) < Checkpoint._FRAME.size:
+        return False
+    length, _ = Checkpoint._FRAME.unpack(head)
+    end = file.seek(0, os.SEEK_END)
+    return length > _MAX_HEADER or end > len(CHECKPOINT_MAGIC) + len(head) + length
+
+
+class _DamagedRecord(Exception):
+    def __init__(self, number, why):
+        super().__init__(number, why)
+        self.number, self.why = number, why
+
+
+def _why(error):
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+# A header is a format and a fingerprint: far less than this.
+_MAX_HEADER = 1024
+# Counts no search of ours comes near: candidates, folds, rungs, epochs.
+_MAX_COUNT = 10**7
+
+
+def _check_header(record):
+    if not isinstance(record, dict) or not isinstance(record.get("fingerprint"), str):
+        return "the header is not a format and a fingerprint"
+    return None
+
+
+def _check_result(record):
+    """Return why ``record`` is no fold result this module wrote, or None."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}, not a record"
+    for name in ("candidate", "fold", "rung", "epochs", "n_epochs"):
+        value = record.get(name)
+        if type(value) is not int or not 0 <= value <= _MAX_COUNT:
+            return f"{name} is {_short(value)}, not a count up to {_MAX_COUNT}"
+    for name in ("test_score", "fit_time", "score_time"):
+        value = record.get(name)
+        if value is not None and type(value) not in (int, float):
+            return f"{name} is {_short(value)}, not a number"
+    if record.get("n_epochs", 0) > record.get("epochs", 0):
+        return "it trained for more epochs than its rung has"
+    scores = [record.get("test_score")]
+    for name in ("test_scores", "train_scores"):
+        values = record.get(name)
+        if values is None:
+            continue
+        if not isinstance(values, dict) or not all(
+            isinstance(v, int | float) for v in values.values()
+        ):
+            return f"{name} is {_short(values)}, not scores by metric"
+        scores.extend(values.values())
+    # NaN is a fold that failed; no metric of scikit-learn gives infinity.
+    for score in scores:
+        if isinstance(score, float) and (np.isinf(score) or abs(score) > _MAX_SCORE):
+            return f"a score of {score!r}"
+    return None
+
+
+# Beyond any score a fold of ours records (a squared error of 1e15 is a
+# network that diverged, and scores NaN).
+_MAX_SCORE = 1e15
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 # No record of ours comes near this: a length beyond it is not ours.

@@ -5,6 +5,7 @@ the checkpoint journal and the task loop, as Optuna tests its pruners with
 fake trials.
 """
 
+import json
 import random
 import struct
 import zlib
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from sk_mlp_tune._asha import Scheduler, _Decisions
-from sk_mlp_tune._checkpoint import Checkpoint, read_journal
+from sk_mlp_tune._checkpoint import CHECKPOINT_MAGIC, Checkpoint, read_journal
 from sk_mlp_tune._engine import FoldResult, FoldTask, Task, TaskLoop
 from sk_mlp_tune._monitor import Interrupted, SearchMonitor
 
@@ -238,16 +239,72 @@ def test_no_file_runs_code_as_a_checkpoint(tmp_path):
     path.write_bytes(pickle.dumps({"format": 3, "fingerprint": "fingerprint"}))
     with pytest.raises(ValueError, match="is not a checkpoint of sk_mlp_tune"):
         Checkpoint(path, "fingerprint")
-    # A first line and a header, then a record that is not JSON: the journal
-    # ends there, as at a torn record.
+    # A first line and a header, then a record with the right checksum that is
+    # not JSON: refused, naming the record, and the file left as it is.
+    path.write_bytes(_journal(tmp_path) + _framed(b"\x80\x04N."))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"record \(number 2, .* not a fold result"):
+        Checkpoint(path, "fingerprint")
+    assert path.read_bytes() == before
+
+
+def _journal(tmp_path):
+    """Return the bytes of a good journal: the first line, a header, one record."""
     journal = Checkpoint(tmp_path / "good.ckpt", "fingerprint")
     journal.open()
     journal.write(_fold_results(1)[0])
     journal.close()
-    data = (tmp_path / "good.ckpt").read_bytes()
-    frame = struct.pack("<QI", 4, zlib.crc32(b"\x80\x04N.")) + b"\x80\x04N."
-    path.write_bytes(data + frame)
-    assert len(Checkpoint(path, "fingerprint").results) == 1
+    return (tmp_path / "good.ckpt").read_bytes()
+
+
+def _framed(data):
+    return struct.pack("<QI", len(data), zlib.crc32(data)) + data
+
+
+def _record(**changes):
+    record = {
+        "candidate": 1, "fold": 0, "rung": 0, "epochs": 3, "params": {},
+        "test_score": 0.5, "test_scores": {"score": 0.5}, "train_scores": {},
+        "fit_time": 0.0, "score_time": 0.0, "n_epochs": 3, "error": None,
+        "stopped_by_tol": False,
+    }  # fmt: skip
+    return json.dumps({**record, **changes}).encode()
+
+
+@pytest.mark.parametrize(
+    ("record", "said"),
+    [
+        (_record(test_score=1e308), "a score of 1e\\+308"),
+        (_record(test_score=float("inf")), "a score of inf"),
+        (_record(test_scores={"score": float("-inf")}), "a score of -inf"),
+        (_record(n_epochs=float("inf")), "n_epochs is inf"),
+        (_record(candidate=True), "candidate is True"),
+        (b"[" * 100_000 + b"]" * 100_000, "RecursionError"),
+    ],
+)
+def test_a_tampered_record_is_refused_naming_the_file(tmp_path, record, said):
+    """Records with right checksums but impossible content were trusted.
+
+    Scores of 1e308 made asha choose a worse model; an infinite epoch count
+    raised OverflowError, deep nesting RecursionError, on every resume.
+    """
+    path = tmp_path / "search.ckpt"
+    path.write_bytes(_journal(tmp_path) + _framed(record))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=f"search.ckpt.*{said}"):
+        Checkpoint(path, "fingerprint")
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_header_is_refused_not_written_over(tmp_path):
+    """One flipped bit of the header rewrote the journal, dropping every result."""
+    path = tmp_path / "search.ckpt"
+    data = bytearray(_journal(tmp_path))
+    data[len(CHECKPOINT_MAGIC) + 14] ^= 0x01  # a byte of the header's JSON
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged header"):
+        Checkpoint(path, "fingerprint")
+    assert path.read_bytes() == bytes(data)
 
 
 # -- the task loop --------------------------------------------------------------
