@@ -73,7 +73,7 @@ def _refuse_garbage_in_numeric_columns(frame, path):
         if not bad.any():
             continue
         rows = [int(i) + 2 for i in column.index[bad][:3]]  # + header, 1-based
-        examples = [str(v) for v in column[bad][:3]]
+        examples = [shortened(str(v)) for v in column[bad][:3]]
         share = numbers.notna().sum() / present.sum()
         if share >= 0.8:
             raise CommandError(
@@ -90,6 +90,16 @@ def _refuse_garbage_in_numeric_columns(frame, path):
                 UserWarning,
                 stacklevel=2,
             )
+
+
+def shortened(text, limit=40):
+    """Return ``text`` cut to ``limit`` characters, as a message quotes a value.
+
+    A cell of a CSV can hold megabytes, and a message echoes it whole.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 def infer_task(y):

@@ -485,6 +485,12 @@ def _check_writable(option, path):
         )
     if not os.access(folder, os.W_OK):
         raise CommandError(f"{option} {path}: the folder {folder} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        # It would be replaced all the same (a new file renamed over it).
+        raise CommandError(
+            f"{option} {path} is read-only; make it writable, remove it, or give "
+            "another path"
+        )
 
 
 def _write_model_report(model, path):
@@ -506,6 +512,10 @@ def _load_model(path):
     """Load a model ``fit --output`` wrote; refuse anything else in one line."""
     from .io import UntrustedTypesError, load
 
+    if Path(path).is_dir():
+        raise CommandError(
+            f"{path} is a folder, not a model file; give the .skops file"
+        )
     if not Path(path).is_file():
         raise CommandError(f"no such file: {path}")
     try:

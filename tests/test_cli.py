@@ -1,5 +1,6 @@
 """The sk-mlp-tune command line: fit, predict, report, demo, and its errors."""
 
+import os
 import re
 import subprocess
 import sys
@@ -438,6 +439,46 @@ def test_fit_on_a_folder_says_so(tmp_path, capsys):
     status, err = _error(["fit", str(tmp_path), "--target", "t", *FAST], capsys)
     assert status == 1
     assert "is a folder, not a file" in err
+
+
+def test_predict_with_a_folder_as_the_model_says_so(iris_csv, tmp_path, capsys):
+    """A folder given as the model was reported as "no such file"."""
+    status, err = _error(["predict", str(tmp_path), str(iris_csv)], capsys)
+    assert status == 1
+    assert "is a folder, not a model file" in err
+
+
+def test_a_read_only_output_is_refused_before_tuning(
+    iris_csv, tmp_path, capsys, monkeypatch
+):
+    """A read-only output file was replaced silently."""
+    output = tmp_path / "m.skops"
+    output.write_bytes(b"keep")
+    output.chmod(0o444)
+    if os.access(output, os.W_OK):  # root may write it: say it may not
+        real_access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode: p != output and real_access(p, mode)
+        )
+    args = ["fit", str(iris_csv), "--target", "target", *FAST]
+    status, err = _error([*args, "--output", str(output)], capsys)
+    assert status == 1
+    assert "is read-only" in err
+    assert output.read_bytes() == b"keep"
+
+
+def test_a_huge_cell_is_quoted_short(tmp_path, capsys):
+    """A 30 MB CSV cell was echoed whole in a warning (31 MB of stderr)."""
+    huge = "x" * 1_000_000
+    rows = "".join(f"{i},{i % 3}\n" for i in range(40))
+    path = tmp_path / "data.csv"
+    path.write_text(
+        f"a,t\n{rows}{huge},1\n" + "".join(f"text{i},{i % 3}\n" for i in range(25))
+    )
+    main(["fit", str(path), "--target", "t", *FAST])
+    err = capsys.readouterr().err
+    assert "1,000,000 characters" in err
+    assert len(err) < 20_000
 
 
 def test_fit_says_how_many_rows_lack_a_target(iris_csv, tmp_path, capsys):
