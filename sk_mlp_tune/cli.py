@@ -24,7 +24,7 @@ from pathlib import Path
 from ._engine import WorkerLostError
 from ._search import SEARCHES
 from ._steps import final_step
-from ._table import CommandError, infer_task, preprocessor, read_csv
+from ._table import CommandError, infer_task, preprocessor, read_csv, shortened
 
 PROG = "sk-mlp-tune"
 
@@ -599,7 +599,7 @@ def _refuse_text_in_numeric_columns(model, features, path):
         present = values.notna()
         bad = present & pd.to_numeric(values, errors="coerce").isna()
         if bad.any():
-            examples = [str(v) for v in values[bad][:3]]
+            examples = [shortened(str(v)) for v in values[bad][:3]]
             raise CommandError(
                 f"column {column!r} of {path} was numeric in training but holds "
                 f"text here, such as {examples}; fix or remove those values"
