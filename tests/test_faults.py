@@ -253,6 +253,17 @@ def test_every_candidate_failing_raises_one_error(iris, search):
         tuner.predict(iris[0])
 
 
+def _fit_interrupted(tuner, X, y):
+    """Fit ``tuner``, which a Ctrl-C interrupts, in bounded time: its warnings."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuner.fit(X, y)
+    assert time.perf_counter() - start < TIME_LIMIT
+    assert tuner.stop_reason_ == "interrupted"
+    return caught
+
+
 def _interrupting_tuner(search="grid", **params):
     return TunedMLPClassifier(
         InterruptingMLP(interrupt_at=params.pop("interrupt_at")),
@@ -274,12 +285,7 @@ def test_ctrl_c_keeps_the_finished_candidates(iris, search):
     """
     X, y = iris
     tuner = _interrupting_tuner(search, interrupt_at=(7,))
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tuner.fit(X, y)
-    assert time.perf_counter() - start < TIME_LIMIT
-    assert tuner.stop_reason_ == "interrupted"
+    caught = _fit_interrupted(tuner, X, y)
     results = tuner.cv_results_
     assert len(results["params"]) == 2
     assert np.isfinite(results["split2_test_score"]).all()
@@ -335,12 +341,7 @@ def test_first_ctrl_c_during_the_refit_keeps_the_search_and_the_network(iris):
         param_space={"alpha": [1e-4, 1e-2]}, search="grid", cv=3,
         random_state=0,
     )  # fmt: skip
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tuner.fit(X, y)
-    assert time.perf_counter() - start < TIME_LIMIT
-    assert tuner.stop_reason_ == "interrupted"
+    caught = _fit_interrupted(tuner, X, y)
     assert len(tuner.cv_results_["params"]) == 2
     trained = tuner.best_estimator_.n_iter_
     assert 0 < trained < 10**6
